@@ -1,0 +1,336 @@
+//! Configuration, read from the environment only.
+//!
+//! Every setting has a sane default for the embedded development mode, so `cargo run` works with
+//! nothing configured. A variable that is set but malformed stops start-up with an error naming
+//! the variable: a typo must never silently fall back to a default. Secrets live in
+//! [`secrecy`] wrappers so they cannot reach a log through `Debug`.
+//!
+//! In `development`, missing secrets are generated once and kept in the data directory (with a
+//! warning); in `production` a missing or weak secret is an error.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
+
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretBox};
+
+/// Minimum length of the JWT signing secret: HS256 needs at least its output size (RFC 7518 §3.2).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// The PII master key is an AES-256 key: exactly 32 bytes, given as 64 hex digits.
+pub const DATA_KEY_BYTES: usize = 32;
+
+/// Whether the service runs for development (generated secrets, GraphiQL) or production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A configuration problem, always naming the variable at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
+    #[error("{var} must be set when TALLY_ENV=production")]
+    Missing { var: &'static str },
+    #[error("cannot keep generated development secrets in {path}: {source}")]
+    SecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The whole runtime configuration of one Tally instance.
+#[derive(Debug)]
+pub struct Config {
+    pub environment: Environment,
+    /// Address to serve on; port 0 asks the OS for a free one (tests do this).
+    pub listen: SocketAddr,
+    /// Where the embedded database and generated development secrets live.
+    pub data_dir: PathBuf,
+    /// SeaORM connection URL (`sqlite://…` or `postgres://…`).
+    pub database_url: String,
+    /// HS256 signing key for access tokens, at least [`MIN_JWT_SECRET_BYTES`] long.
+    pub jwt_secret: SecretBox<[u8]>,
+    /// Master key for PII encryption and blind indexes, exactly [`DATA_KEY_BYTES`].
+    pub data_key: SecretBox<[u8; DATA_KEY_BYTES]>,
+    pub log_format: LogFormat,
+    /// How long in-flight requests may take to finish after a shutdown signal.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests can supply variables without touching
+    /// the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let environment = match var("TALLY_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "TALLY_ENV",
+                    format!("expected `development` or `production`, got `{other}`"),
+                ));
+            }
+        };
+        let listen = parse_or("TALLY_LISTEN", var("TALLY_LISTEN"), "127.0.0.1:8000")?;
+        let data_dir =
+            PathBuf::from(var("TALLY_DATA_DIR").unwrap_or_else(|| "./tally-data".into()));
+        let database_url = match var("DATABASE_URL") {
+            Some(url)
+                if url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://") =>
+            {
+                url
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "DATABASE_URL",
+                    "expected a sqlite: or postgres:// URL".into(),
+                ));
+            }
+            None => sqlite_url(&data_dir),
+        };
+        let log_format = match var("TALLY_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "TALLY_LOG_FORMAT",
+                    format!("expected `pretty` or `json`, got `{other}`"),
+                ));
+            }
+        };
+        let shutdown_grace_secs: u64 = parse_or(
+            "TALLY_SHUTDOWN_GRACE_SECS",
+            var("TALLY_SHUTDOWN_GRACE_SECS"),
+            "10",
+        )?;
+
+        let secrets = SecretSource {
+            environment,
+            data_dir: &data_dir,
+        };
+        let jwt_secret = secrets.jwt_secret(var("TALLY_JWT_SECRET"))?;
+        let data_key = secrets.data_key(var("TALLY_DATA_KEY"))?;
+
+        Ok(Self {
+            environment,
+            listen,
+            data_dir,
+            database_url,
+            jwt_secret,
+            data_key,
+            log_format,
+            shutdown_grace: Duration::from_secs(shutdown_grace_secs),
+        })
+    }
+
+    /// True when the database is the embedded SQLite file.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn invalid(var: &'static str, reason: String) -> ConfigError {
+    ConfigError::Invalid { var, reason }
+}
+
+fn parse_or<T: FromStr>(
+    var: &'static str,
+    value: Option<String>,
+    default: &str,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = value.unwrap_or_else(|| default.to_owned());
+    raw.trim()
+        .parse()
+        .map_err(|error| invalid(var, format!("cannot parse `{raw}`: {error}")))
+}
+
+fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("tally.db").display())
+}
+
+/// Where secrets come from: the environment, or (development only) files in the data directory
+/// that are generated on first start and reused afterwards, so restarts keep sessions and
+/// encrypted data readable.
+struct SecretSource<'a> {
+    environment: Environment,
+    data_dir: &'a Path,
+}
+
+impl SecretSource<'_> {
+    fn jwt_secret(&self, value: Option<String>) -> Result<SecretBox<[u8]>, ConfigError> {
+        const VAR: &str = "TALLY_JWT_SECRET";
+        let secret = match value {
+            Some(value) => value.into_bytes(),
+            None => self.generated(VAR, "jwt-secret")?,
+        };
+        if secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(invalid(
+                VAR,
+                format!("must be at least {MIN_JWT_SECRET_BYTES} bytes long"),
+            ));
+        }
+        Ok(SecretBox::new(secret.into_boxed_slice()))
+    }
+
+    fn data_key(
+        &self,
+        value: Option<String>,
+    ) -> Result<SecretBox<[u8; DATA_KEY_BYTES]>, ConfigError> {
+        const VAR: &str = "TALLY_DATA_KEY";
+        let hex_key = match value {
+            Some(value) => value,
+            None => String::from_utf8(self.generated(VAR, "data-key")?)
+                .map_err(|_| invalid(VAR, "generated key file is not text".into()))?,
+        };
+        let mut key = [0u8; DATA_KEY_BYTES];
+        hex::decode_to_slice(hex_key.trim(), &mut key).map_err(|_| {
+            invalid(
+                VAR,
+                format!(
+                    "must be {} hex digits ({DATA_KEY_BYTES} bytes)",
+                    DATA_KEY_BYTES * 2
+                ),
+            )
+        })?;
+        Ok(SecretBox::new(Box::new(key)))
+    }
+
+    /// Reads `data_dir/secrets/<file>`, creating it with 32 random bytes (hex) when absent.
+    fn generated(&self, var: &'static str, file: &str) -> Result<Vec<u8>, ConfigError> {
+        if self.environment == Environment::Production {
+            return Err(ConfigError::Missing { var });
+        }
+        let dir = self.data_dir.join("secrets");
+        let path = dir.join(file);
+        let io_error = |source| ConfigError::SecretFile {
+            path: path.clone(),
+            source,
+        };
+        match std::fs::read(&path) {
+            Ok(existing) => return Ok(existing.trim_ascii().to_vec()),
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_error(error));
+            }
+            Err(_) => {}
+        }
+        std::fs::create_dir_all(&dir).map_err(io_error)?;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let encoded = hex::encode(bytes);
+        write_private(&path, encoded.as_bytes()).map_err(io_error)?;
+        tracing::warn!(variable = var, path = %path.display(), "generated a development secret; set {var} in production");
+        Ok(encoded.into_bytes())
+    }
+}
+
+/// Writes a file readable by its owner only (on Unix), so generated secrets are not world-readable.
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents)
+}
+
+/// Exposes a secret's bytes to the code that must use them (signing, encryption), nowhere else.
+pub fn expose(secret: &SecretBox<[u8]>) -> &[u8] {
+    secret.expose_secret()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config_with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(move |name| vars.get(name).cloned())
+    }
+
+    const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const JWT: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn production_refuses_missing_secrets_and_names_the_variable() {
+        let error =
+            config_with(&[("TALLY_ENV", "production"), ("TALLY_DATA_KEY", KEY)]).unwrap_err();
+        assert!(error.to_string().contains("TALLY_JWT_SECRET"), "{error}");
+    }
+
+    #[test]
+    fn a_short_jwt_secret_is_refused() {
+        let error =
+            config_with(&[("TALLY_JWT_SECRET", "short"), ("TALLY_DATA_KEY", KEY)]).unwrap_err();
+        assert!(error.to_string().starts_with("TALLY_JWT_SECRET"), "{error}");
+    }
+
+    #[test]
+    fn a_malformed_variable_is_named_not_defaulted() {
+        for (var, value) in [
+            ("TALLY_LISTEN", "localhost"),
+            ("TALLY_ENV", "prod"),
+            ("TALLY_LOG_FORMAT", "xml"),
+            ("DATABASE_URL", "mysql://x"),
+            ("TALLY_DATA_KEY", "abc"),
+        ] {
+            let error = config_with(&[
+                ("TALLY_JWT_SECRET", JWT),
+                ("TALLY_DATA_KEY", KEY),
+                (var, value),
+            ])
+            .unwrap_err();
+            assert!(error.to_string().starts_with(var), "{var}: {error}");
+        }
+    }
+
+    #[test]
+    fn development_generates_secrets_once_and_reuses_them() {
+        let dir = std::env::temp_dir().join(format!("tally-config-{}", uuid::Uuid::new_v4()));
+        let dir_str = dir.to_string_lossy().to_string();
+        let first = config_with(&[("TALLY_DATA_DIR", &dir_str)]).unwrap();
+        let second = config_with(&[("TALLY_DATA_DIR", &dir_str)]).unwrap();
+        assert_eq!(
+            first.jwt_secret.expose_secret(),
+            second.jwt_secret.expose_secret()
+        );
+        assert_eq!(
+            first.data_key.expose_secret(),
+            second.data_key.expose_secret()
+        );
+        assert!(first.database_url.starts_with("sqlite://"));
+        assert!(!format!("{first:?}").contains(&hex::encode(first.data_key.expose_secret())));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

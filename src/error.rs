@@ -1,0 +1,190 @@
+//! The one error type of the service and its stable wire codes.
+//!
+//! Every failure a client can see is an [`AppError`]; its [`ErrorCode`] travels in
+//! `extensions.code` and never changes meaning. Internal failures (database, bugs) are logged
+//! with the request's span (which carries the request id) and reach the client only as
+//! `INTERNAL` with that request id, never with their cause: SQL, table names and stack traces stay
+//! on the server.
+
+use async_graphql::ErrorExtensions;
+
+/// The stable codes clients switch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    Conflict,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// Everything that can go wrong while serving a request.
+///
+/// Deliberately not `Display`: async-graphql converts any `Display` type into an error with no
+/// code, so a stray `?` would lose `extensions.code`. Without `Display`, the only conversion is
+/// the `From` impl below, which always sets the code.
+#[derive(Debug)]
+pub enum AppError {
+    Unauthenticated,
+    Forbidden,
+    /// Also the answer for objects that exist but belong to a book the caller is not in, so
+    /// existence is never leaked.
+    NotFound {
+        entity: &'static str,
+    },
+    BadUserInput {
+        field: String,
+        message: String,
+    },
+    /// A uniqueness or state conflict; `current_version` is set on an optimistic-lock mismatch.
+    Conflict {
+        message: String,
+        current_version: Option<i32>,
+    },
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    Internal(anyhow::Error),
+}
+
+pub type AppResult<T, E = AppError> = Result<T, E>;
+
+impl AppError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::BadUserInput { .. } => ErrorCode::BadUserInput,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message shown to the client; for internal errors it says nothing of the cause.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated => "authentication required".into(),
+            Self::Forbidden => "you are not allowed to do this".into(),
+            Self::NotFound { entity } => format!("{entity} not found"),
+            Self::BadUserInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
+            Self::RateLimited { retry_after_secs } => {
+                format!("too many attempts; retry in {retry_after_secs} seconds")
+            }
+            Self::Internal(_) => "internal error".into(),
+        }
+    }
+
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            current_version: None,
+        }
+    }
+
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl From<sea_orm::TransactionError<AppError>> for AppError {
+    fn from(error: sea_orm::TransactionError<AppError>) -> Self {
+        match error {
+            sea_orm::TransactionError::Connection(error) => error.into(),
+            sea_orm::TransactionError::Transaction(error) => error,
+        }
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        if let Self::Internal(cause) = self {
+            // The span around the request carries the request id, so this line can be matched
+            // to the client's report without the cause ever leaving the server.
+            tracing::error!(error = ?cause, "internal error");
+        }
+        async_graphql::Error::new(self.message()).extend_with(|_, extensions| {
+            extensions.set("code", self.code().as_str());
+            match self {
+                Self::BadUserInput { field, .. } => extensions.set("field", field.as_str()),
+                Self::Conflict {
+                    current_version: Some(version),
+                    ..
+                } => extensions.set("currentVersion", *version),
+                Self::RateLimited { retry_after_secs } => {
+                    extensions.set("retryAfter", *retry_after_secs)
+                }
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(error: AppError) -> Self {
+        error.extend()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(error: &async_graphql::Error) -> Option<String> {
+        let value = error.extensions.as_ref()?.get("code")?;
+        match value {
+            async_graphql::Value::String(code) => Some(code.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let error: async_graphql::Error =
+            AppError::internal(anyhow::anyhow!("relation \"users\" violates secret")).into();
+        assert_eq!(error.message, "internal error");
+        assert_eq!(code_of(&error).as_deref(), Some("INTERNAL"));
+    }
+
+    #[test]
+    fn bad_input_names_its_field() {
+        let error: async_graphql::Error = AppError::bad_input("amount", "too many decimals").into();
+        assert_eq!(code_of(&error).as_deref(), Some("BAD_USER_INPUT"));
+        let field = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("field"))
+            .cloned();
+        assert_eq!(field, Some(async_graphql::Value::String("amount".into())));
+    }
+}

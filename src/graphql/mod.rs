@@ -1,0 +1,39 @@
+//! The GraphQL API: schema roots, API types (never the database entities), per-request loaders
+//! and guards.
+//!
+//! The schema is built once at start-up with the limits every public GraphQL endpoint needs
+//! (depth, complexity, directives): expensive documents are refused before any resolver runs.
+
+mod query;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+
+use crate::state::AppState;
+pub use query::QueryRoot;
+
+/// The executable schema served at `/graphql`.
+pub type TallySchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// Deepest selection nesting accepted; real client documents stay well below it.
+const MAX_DEPTH: usize = 12;
+/// Upper bound on a document's cost (each field counts 1; lists multiply by their page size).
+const MAX_COMPLEXITY: usize = 2_000;
+/// Directives allowed on one field (GHSA-5gc2-7c65-8fq8: unbounded directives exhaust the CPU).
+const MAX_DIRECTIVES: usize = 8;
+
+/// Builds the schema with the application state every resolver reads from.
+pub fn build_schema(state: AppState) -> TallySchema {
+    schema_builder().data(state).finish()
+}
+
+/// The schema's SDL, as written to `schema.graphql` by `tally schema`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}
+
+fn schema_builder() -> async_graphql::SchemaBuilder<QueryRoot, EmptyMutation, EmptySubscription> {
+    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_directives(MAX_DIRECTIVES)
+}

@@ -1,0 +1,22 @@
+//! Tally: a GraphQL API for shared expense books.
+//!
+//! # Layout
+//! - [`auth`]: passwords, access tokens, opaque secrets and PII encryption.
+//! - [`config`]: environment-only configuration, secrets redacted.
+//! - [`db`]: opening the pool and applying migrations.
+//! - [`error`]: the one error type and its stable `extensions.code`.
+//! - [`graphql`]: schema roots, API types, loaders and guards.
+//! - [`http`]: the axum router (`/graphql`, `/graphql/ws`, `/healthz`, `/readyz`).
+//! - [`ledger`]: the pure money core: exact amounts, splits, balances, settlement plans.
+//! - [`startup`]: building and running an instance with a graceful stop.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod ledger;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

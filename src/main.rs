@@ -1,0 +1,45 @@
+//! The `tally` binary: `tally serve` (the default), `tally migrate`, `tally schema`.
+//! Configuration comes from the environment only; see the README.
+
+use clap::{Parser, Subcommand};
+use tally::{config::Config, db, graphql, startup, telemetry};
+
+#[derive(Parser)]
+#[command(version, about = "Tally: shared expense books over GraphQL")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL) to standard output.
+    Schema,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Command::Schema) = cli.command {
+        print!("{}", graphql::sdl());
+        return Ok(());
+    }
+    let config = Config::from_env()?;
+    telemetry::init(config.log_format);
+    match cli.command {
+        Some(Command::Migrate) => {
+            db::connect_and_migrate(&config.database_url).await?;
+            tracing::info!("migrations applied");
+        }
+        _ => {
+            let app = startup::Application::build(config).await?;
+            tracing::info!(address = %app.local_addr()?, "Tally is serving GraphQL at /graphql");
+            app.run_until(startup::shutdown_signal()).await?;
+        }
+    }
+    Ok(())
+}

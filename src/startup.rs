@@ -1,0 +1,116 @@
+//! Assembling and running one Tally instance: database, schema, router, listener, and a
+//! graceful stop.
+//!
+//! `Application::build` binds the listener before returning (port 0 picks a free port), so tests
+//! can start many instances side by side and read their address. On a stop signal the server
+//! stops accepting, lets in-flight requests finish, and gives up after the configured grace.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::{config::Config, db, graphql, http, state::AppState};
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations, builds the schema and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = db::connect_and_migrate(&config.database_url)
+            .await
+            .context("opening and migrating the database")?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let state = AppState {
+            db,
+            config: Arc::new(config),
+        };
+        let schema = graphql::build_schema(state.clone());
+        let router = http::router(state.clone(), schema);
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests for at most the
+    /// configured grace period.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let grace = self.state.config.shutdown_grace;
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining in-flight requests");
+            let _ = stopping_tx.send(());
+        });
+        let server = tokio::spawn(async move { server.await });
+        tokio::pin!(server);
+        tokio::select! {
+            finished = &mut server => return finished.context("server task")?.context("serving"),
+            _ = stopping_rx => {}
+        }
+        match tokio::time::timeout(grace, &mut server).await {
+            Ok(finished) => finished.context("server task")?.context("serving")?,
+            Err(_) => {
+                tracing::warn!(
+                    ?grace,
+                    "requests still running after the grace period; stopping anyway"
+                );
+                server.abort();
+            }
+        }
+        self.state
+            .db
+            .clone()
+            .close()
+            .await
+            .context("closing the database")?;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM (what orchestrators send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

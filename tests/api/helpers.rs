@@ -1,0 +1,207 @@
+//! The test harness: every test gets its own server on a free port and its own fresh database.
+//!
+//! SQLite is the default (a file in a temporary directory). With `TEST_DATABASE_URL` pointing at
+//! a PostgreSQL server, each test instead creates a database with a random name there and drops it
+//! when the test ends, so runs never see each other's data.
+
+use std::{collections::HashMap, path::PathBuf};
+
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tally::{config::Config, startup::Application};
+
+/// A fixed development key pair: tests must not depend on generated secrets.
+const TEST_JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
+const TEST_DATA_KEY: &str = "8f4e2a1c9b7d6e5f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// A connection to the test's database, for asserting what was stored.
+    pub db: DatabaseConnection,
+    database: TestDatabase,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+enum TestDatabase {
+    Sqlite { dir: PathBuf },
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    async fn create() -> (Self, String) {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+        {
+            Some(admin_url) => {
+                let name = format!("tally_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create the test database");
+                admin.close().await.expect("close admin connection");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(base, _)| base)
+                    .unwrap_or(&admin_url);
+                let url = format!("{base}/{name}");
+                (Self::Postgres { admin_url, name }, url)
+            }
+            None => {
+                let dir = std::env::temp_dir().join(format!("tally-test-{}", uuid::Uuid::new_v4()));
+                let url = format!("sqlite://{}?mode=rwc", dir.join("tally.db").display());
+                (Self::Sqlite { dir }, url)
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres { .. })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self {
+            Self::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Self::Postgres { admin_url, name } => {
+                // Drop runs inside the test's runtime, which cannot block on itself: use a
+                // short-lived runtime on another thread.
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                let dropped = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    runtime.block_on(async {
+                        let admin = Database::connect(&admin_url).await?;
+                        admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await?;
+                        admin.close().await
+                    })?;
+                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+                })
+                .join();
+                if !matches!(dropped, Ok(Ok(()))) {
+                    eprintln!("could not drop test database {}", self.name_for_log());
+                }
+            }
+        }
+    }
+}
+
+impl TestDatabase {
+    fn name_for_log(&self) -> String {
+        match self {
+            Self::Sqlite { dir } => dir.display().to_string(),
+            Self::Postgres { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// The configuration every test server runs with, plus per-test overrides.
+fn test_config(database_url: &str, data_dir: &str, overrides: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = [
+        ("TALLY_LISTEN", "127.0.0.1:0"),
+        ("DATABASE_URL", database_url),
+        ("TALLY_DATA_DIR", data_dir),
+        ("TALLY_JWT_SECRET", TEST_JWT_SECRET),
+        ("TALLY_DATA_KEY", TEST_DATA_KEY),
+        ("TALLY_SHUTDOWN_GRACE_SECS", "2"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Config::from_lookup(move |name| vars.get(name).cloned()).expect("valid test configuration")
+}
+
+impl TestApp {
+    /// Starts a server on a fresh database.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts a server on a fresh database with extra environment variables.
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        let (database, url) = TestDatabase::create().await;
+        let data_dir =
+            std::env::temp_dir().join(format!("tally-test-data-{}", uuid::Uuid::new_v4()));
+        let config = test_config(&url, &data_dir.to_string_lossy(), overrides);
+        let app = Application::build(config)
+            .await
+            .expect("build the application");
+        let address = format!("http://{}", app.local_addr().expect("bound address"));
+        let db = app.state().db.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            db,
+            database,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database.is_postgres()
+    }
+
+    /// POSTs a GraphQL document and returns the whole JSON response.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_as(None, query, variables).await
+    }
+
+    /// POSTs a GraphQL document with an optional bearer token.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("send GraphQL request");
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "GraphQL over HTTP answers 200"
+        );
+        response.json().await.expect("GraphQL response is JSON")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("send GET request")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
