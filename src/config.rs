@@ -18,10 +18,10 @@ use std::{
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox};
 
+use crate::auth::pii::DataKey;
+
 /// Minimum length of the JWT signing secret: HS256 needs at least its output size (RFC 7518 §3.2).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
-/// The PII master key is an AES-256 key: exactly 32 bytes, given as 64 hex digits.
-pub const DATA_KEY_BYTES: usize = 32;
 
 /// Whether the service runs for development (generated secrets, GraphiQL) or production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +63,13 @@ pub struct Config {
     pub database_url: String,
     /// HS256 signing key for access tokens, at least [`MIN_JWT_SECRET_BYTES`] long.
     pub jwt_secret: SecretBox<[u8]>,
-    /// Master key for PII encryption and blind indexes, exactly [`DATA_KEY_BYTES`].
-    pub data_key: SecretBox<[u8; DATA_KEY_BYTES]>,
+    /// Master key for PII encryption and blind indexes (32 bytes, given as 64 hex digits).
+    pub data_key: DataKey,
     pub log_format: LogFormat,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// How long activity log rows are kept (`TALLY_ACTIVITY_RETENTION_DAYS`, default 90).
+    pub activity_retention: chrono::Duration,
 }
 
 impl Config {
@@ -125,6 +127,17 @@ impl Config {
             var("TALLY_SHUTDOWN_GRACE_SECS"),
             "10",
         )?;
+        let activity_retention_days: u16 = parse_or(
+            "TALLY_ACTIVITY_RETENTION_DAYS",
+            var("TALLY_ACTIVITY_RETENTION_DAYS"),
+            "90",
+        )?;
+        if activity_retention_days == 0 {
+            return Err(invalid(
+                "TALLY_ACTIVITY_RETENTION_DAYS",
+                "must be at least 1 day".into(),
+            ));
+        }
 
         let secrets = SecretSource {
             environment,
@@ -142,6 +155,7 @@ impl Config {
             data_key,
             log_format,
             shutdown_grace: Duration::from_secs(shutdown_grace_secs),
+            activity_retention: chrono::Duration::days(i64::from(activity_retention_days)),
         })
     }
 
@@ -197,27 +211,14 @@ impl SecretSource<'_> {
         Ok(SecretBox::new(secret.into_boxed_slice()))
     }
 
-    fn data_key(
-        &self,
-        value: Option<String>,
-    ) -> Result<SecretBox<[u8; DATA_KEY_BYTES]>, ConfigError> {
+    fn data_key(&self, value: Option<String>) -> Result<DataKey, ConfigError> {
         const VAR: &str = "TALLY_DATA_KEY";
         let hex_key = match value {
             Some(value) => value,
             None => String::from_utf8(self.generated(VAR, "data-key")?)
                 .map_err(|_| invalid(VAR, "generated key file is not text".into()))?,
         };
-        let mut key = [0u8; DATA_KEY_BYTES];
-        hex::decode_to_slice(hex_key.trim(), &mut key).map_err(|_| {
-            invalid(
-                VAR,
-                format!(
-                    "must be {} hex digits ({DATA_KEY_BYTES} bytes)",
-                    DATA_KEY_BYTES * 2
-                ),
-            )
-        })?;
-        Ok(SecretBox::new(Box::new(key)))
+        DataKey::from_hex(&hex_key).map_err(|error| invalid(VAR, error.to_string()))
     }
 
     /// Reads `data_dir/secrets/<file>`, creating it with 32 random bytes (hex) when absent.
@@ -325,12 +326,13 @@ mod tests {
             first.jwt_secret.expose_secret(),
             second.jwt_secret.expose_secret()
         );
+        let key = first.data_key.to_hex();
         assert_eq!(
-            first.data_key.expose_secret(),
-            second.data_key.expose_secret()
+            key.expose_secret(),
+            second.data_key.to_hex().expose_secret()
         );
         assert!(first.database_url.starts_with("sqlite://"));
-        assert!(!format!("{first:?}").contains(&hex::encode(first.data_key.expose_secret())));
+        assert!(!format!("{first:?}").contains(key.expose_secret()));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

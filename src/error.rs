@@ -126,6 +126,19 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
     }
 }
 
+impl From<crate::auth::AuthError> for AppError {
+    fn from(error: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        match error {
+            AuthError::InvalidCredentials | AuthError::TokenInvalid | AuthError::TokenExpired => {
+                Self::Unauthenticated
+            }
+            AuthError::InvalidInput { field, reason } => Self::bad_input(field, reason),
+            AuthError::WeakSecret(_) | AuthError::Crypto(_) => Self::internal(error),
+        }
+    }
+}
+
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         if let Self::Internal(cause) = self {

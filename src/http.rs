@@ -7,13 +7,17 @@
 //! request has a deadline. Each request gets an `x-request-id`, recorded on its tracing span and
 //! returned to the client, so an `INTERNAL` error can be matched to its log line.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
-use async_graphql::http::GraphiQLSource;
+use async_graphql::{
+    ErrorExtensions,
+    http::GraphiQLSource,
+    parser::types::{DocumentOperations, OperationType},
+};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::{
     Router,
-    extract::{State, WebSocketUpgrade},
+    extract::{ConnectInfo, State, WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, Request, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -25,7 +29,12 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{error::ErrorCode, graphql::TallySchema, state::AppState};
+use crate::{
+    error::{AppError, ErrorCode},
+    graphql::{TallySchema, accounts::ClientAddress},
+    service::{Actor, access_tokens},
+    state::AppState,
+};
 
 /// Largest accepted request body; GraphQL documents and variables are far smaller.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -73,6 +82,7 @@ async fn graphiql() -> Html<String> {
 
 async fn graphql(
     State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     request_id: Option<axum::Extension<RequestId>>,
     request: GraphQLRequest,
@@ -87,9 +97,79 @@ async fn graphql(
     let request_id = request_id
         .and_then(|id| id.0.header_value().to_str().ok().map(str::to_owned))
         .unwrap_or_default();
-    let mut response = state.schema.execute(request.into_inner()).await;
+    let mut request = request.into_inner().data(ClientAddress(peer.ip()));
+    let mut response = match authenticate_header(&state.app, &headers).await {
+        Ok(actor) => {
+            if let Some(actor) = actor {
+                if !actor.may_write() && is_mutation(&request) {
+                    refusal(AppError::Forbidden)
+                } else {
+                    request = request.data(actor);
+                    state.schema.execute(request).await
+                }
+            } else {
+                state.schema.execute(request).await
+            }
+        }
+        Err(error) => refusal(error),
+    };
     label_errors(&mut response.errors, &request_id);
     GraphQLResponse::from(response).into_response()
+}
+
+/// A response that refuses the whole request before execution.
+fn refusal(error: AppError) -> async_graphql::Response {
+    let error = error.extend();
+    async_graphql::Response::from_errors(vec![async_graphql::ServerError {
+        message: error.message,
+        source: None,
+        locations: Vec::new(),
+        path: Vec::new(),
+        extensions: error.extensions,
+    }])
+}
+
+/// The actor named by `Authorization: Bearer …`; no header means an anonymous request, while a
+/// header with a bad credential is UNAUTHENTICATED (never silently anonymous).
+async fn authenticate_header(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Actor>, AppError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bearer = value
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .ok_or(AppError::Unauthenticated)?;
+    access_tokens::authenticate(state, bearer.trim())
+        .await
+        .map(Some)
+}
+
+/// Whether the operation the request would run is a mutation. Parsed only for READ-scoped
+/// credentials; a document that does not parse is left to the executor to reject.
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let selected = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(operation), _) => Some(&operation.node),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get(name).map(|operation| &operation.node)
+        }
+        (DocumentOperations::Multiple(operations), None) => {
+            return operations
+                .values()
+                .any(|operation| operation.node.ty == OperationType::Mutation);
+        }
+    };
+    selected.is_some_and(|operation| operation.ty == OperationType::Mutation)
 }
 
 /// Gives every error a stable code: errors our resolvers raise already carry one; the rest come
@@ -123,7 +203,35 @@ async fn graphql_ws(
 ) -> Response {
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| GraphQLWebSocket::new(socket, state.schema, protocol).serve())
+        .on_upgrade(move |socket| {
+            let app = state.app.clone();
+            GraphQLWebSocket::new(socket, state.schema, protocol)
+                .on_connection_init(move |payload| connection_init(app, payload))
+                .serve()
+        })
+}
+
+/// Authenticates a WebSocket from its `connection_init` payload: `{"Authorization": "Bearer …"}`
+/// (or `authToken`). Without credentials the connection stays anonymous.
+async fn connection_init(
+    app: AppState,
+    payload: serde_json::Value,
+) -> async_graphql::Result<async_graphql::Data> {
+    let mut data = async_graphql::Data::default();
+    let bearer = ["Authorization", "authorization", "authToken"]
+        .iter()
+        .find_map(|key| payload.get(key).and_then(serde_json::Value::as_str))
+        .map(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .unwrap_or(value)
+                .trim()
+                .to_owned()
+        });
+    if let Some(bearer) = bearer {
+        data.insert(access_tokens::authenticate(&app, &bearer).await?);
+    }
+    Ok(data)
 }
 
 async fn healthz() -> &'static str {

@@ -8,6 +8,7 @@
 //! - [`graphql`]: schema roots, API types, loaders and guards.
 //! - [`http`]: the axum router (`/graphql`, `/graphql/ws`, `/healthz`, `/readyz`).
 //! - [`ledger`]: the pure money core: exact amounts, splits, balances, settlement plans.
+//! - [`service`]: authorize, load, call the ledger, write in one transaction.
 //! - [`startup`]: building and running an instance with a graceful stop.
 
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ledger;
+pub mod service;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

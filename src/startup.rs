@@ -10,7 +10,13 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::{config::Config, db, graphql, http, state::AppState};
+use crate::{
+    config::Config,
+    db::{self, StatementCounter},
+    graphql, http,
+    service::activity,
+    state::{AppState, Keys},
+};
 
 pub struct Application {
     listener: TcpListener,
@@ -21,15 +27,20 @@ pub struct Application {
 impl Application {
     /// Connects to the database, applies migrations, builds the schema and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = db::connect_and_migrate(&config.database_url)
+        let mut db = db::connect_and_migrate(&config.database_url)
             .await
             .context("opening and migrating the database")?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
+        let keys =
+            Keys::from_config(&config).context("deriving keys from the configured secrets")?;
+        let statements = StatementCounter::attach(&mut db);
         let state = AppState {
             db,
             config: Arc::new(config),
+            keys: Arc::new(keys),
+            statements,
         };
         let schema = graphql::build_schema(state.clone());
         let router = http::router(state.clone(), schema);
@@ -55,8 +66,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let grace = self.state.config.shutdown_grace;
+        // Stops with the server: dropped whichever way this function returns.
+        let _retention =
+            activity::spawn_retention(self.state.db.clone(), self.state.config.activity_retention);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: draining in-flight requests");
             let _ = stopping_tx.send(());

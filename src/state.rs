@@ -1,13 +1,39 @@
-//! What every request can reach: the database pool and the configuration. Cloning is cheap.
+//! What every request can reach: the database pool, the keys, and the configuration.
+//! Cloning is cheap (everything is behind `Arc` or is a pool handle).
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::config::Config;
+use crate::{
+    auth::{jwt::JwtKeys, pii::PiiCipher},
+    config::{Config, expose},
+    db::StatementCounter,
+};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    pub keys: Arc<Keys>,
+    /// Counts the statements run on `db`.
+    pub statements: StatementCounter,
+}
+
+/// The keys derived from the configured secrets.
+pub struct Keys {
+    pub jwt: JwtKeys,
+    pub pii: PiiCipher,
+}
+
+/// The id of the PII key that writes new ciphertexts; older ids stay readable after rotation.
+pub const CURRENT_PII_KEY_ID: u16 = 1;
+
+impl Keys {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            jwt: JwtKeys::new(expose(&config.jwt_secret))?,
+            pii: PiiCipher::new(CURRENT_PII_KEY_ID, &config.data_key),
+        })
+    }
 }

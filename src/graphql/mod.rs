@@ -4,15 +4,27 @@
 //! The schema is built once at start-up with the limits every public GraphQL endpoint needs
 //! (depth, complexity, directives): expensive documents are refused before any resolver runs.
 
+pub mod accounts;
+pub mod activity;
+pub mod books;
+pub mod categories;
+pub mod connection;
+pub mod context;
+pub mod guards;
+pub mod invites;
+pub mod loaders;
+pub mod members;
+mod mutation;
 mod query;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema};
 
 use crate::state::AppState;
+pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 
 /// The executable schema served at `/graphql`.
-pub type TallySchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type TallySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Deepest selection nesting accepted; real client documents stay well below it.
 const MAX_DEPTH: usize = 12;
@@ -23,7 +35,10 @@ const MAX_DIRECTIVES: usize = 8;
 
 /// Builds the schema with the application state every resolver reads from.
 pub fn build_schema(state: AppState) -> TallySchema {
-    schema_builder().data(state).finish()
+    schema_builder()
+        .extension(loaders::PerRequestLoaders(state.clone()))
+        .data(state)
+        .finish()
 }
 
 /// The schema's SDL, as written to `schema.graphql` by `tally schema`.
@@ -31,9 +46,13 @@ pub fn sdl() -> String {
     schema_builder().finish().sdl()
 }
 
-fn schema_builder() -> async_graphql::SchemaBuilder<QueryRoot, EmptyMutation, EmptySubscription> {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_directives(MAX_DIRECTIVES)
+fn schema_builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_directives(MAX_DIRECTIVES)
 }

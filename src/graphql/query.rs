@@ -1,12 +1,19 @@
-//! Query root.
+//! The query root: one object per area, merged.
 
-use async_graphql::Object;
+use async_graphql::{MergedObject, Object};
 
+use crate::graphql::{accounts::AccountQuery, books::BookQuery, categories::CategoryQuery};
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(SystemQuery, AccountQuery, BookQuery, CategoryQuery);
+
+/// Facts about the server itself.
 #[derive(Default)]
-pub struct QueryRoot;
+pub struct SystemQuery;
 
-#[Object(name = "Query")]
-impl QueryRoot {
+#[Object]
+impl SystemQuery {
     /// The version of the Tally server answering.
     async fn server_version(&self) -> &'static str {
         env!("CARGO_PKG_VERSION")

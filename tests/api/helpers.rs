@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tally::{config::Config, startup::Application};
 
 /// A fixed development key pair: tests must not depend on generated secrets.
-const TEST_JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
+pub const TEST_JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
 const TEST_DATA_KEY: &str = "8f4e2a1c9b7d6e5f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f";
 
 pub struct TestApp {
@@ -20,6 +20,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// A connection to the test's database, for asserting what was stored.
     pub db: DatabaseConnection,
+    /// Counts the SQL statements the server runs (for tests of batching).
+    pub statements: tally::db::StatementCounter,
     database: TestDatabase,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -144,6 +146,7 @@ impl TestApp {
             .expect("build the application");
         let address = format!("http://{}", app.local_addr().expect("bound address"));
         let db = app.state().db.clone();
+        let statements = app.state().statements.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
@@ -152,6 +155,7 @@ impl TestApp {
             address,
             client: reqwest::Client::new(),
             db,
+            statements,
             database,
             stop: Some(stop),
         }
@@ -159,6 +163,14 @@ impl TestApp {
 
     pub fn is_postgres(&self) -> bool {
         self.database.is_postgres()
+    }
+
+    /// The SQLite database file, when the test runs on SQLite.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        match &self.database {
+            TestDatabase::Sqlite { dir } => Some(dir.join("tally.db")),
+            TestDatabase::Postgres { .. } => None,
+        }
     }
 
     /// POSTs a GraphQL document and returns the whole JSON response.
@@ -204,4 +216,46 @@ impl Drop for TestApp {
 /// The `extensions.code` of the first error, if any.
 pub fn error_code(response: &Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// A registered user and their session.
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// A password that satisfies the policy.
+pub const PASSWORD: &str = "Correct-Horse-9";
+
+const REGISTER: &str = r#"mutation($input: RegisterInput!) {
+    register(input: $input) { accessToken refreshToken user { id email name } }
+}"#;
+
+impl TestApp {
+    /// Registers `name` with an email derived from it and the standard [`PASSWORD`].
+    pub async fn register(&self, name: &str) -> TestUser {
+        let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
+        let response = self
+            .gql(
+                REGISTER,
+                json!({ "input": { "email": email, "name": name, "password": PASSWORD } }),
+            )
+            .await;
+        let payload = &response["data"]["register"];
+        assert!(payload.is_object(), "register failed: {response}");
+        TestUser {
+            id: payload["user"]["id"].as_str().unwrap().to_owned(),
+            email,
+            access_token: payload["accessToken"].as_str().unwrap().to_owned(),
+            refresh_token: payload["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Runs a document as `user`.
+    pub async fn gql_user(&self, user: &TestUser, query: &str, variables: Value) -> Value {
+        self.gql_as(Some(&user.access_token), query, variables)
+            .await
+    }
 }

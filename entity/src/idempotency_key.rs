@@ -1,0 +1,60 @@
+//! `idempotency_keys`: the outcome of a mutation sent with an idempotency key, so a retry
+//! replays the first response instead of writing twice. Keyed per user and operation; the
+//! request hash catches a key reused for a different request. Pruned by age.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::compact_model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "idempotency_keys")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// The mutation's name, e.g. `createEntry`.
+    #[sea_orm(column_type = "Text")]
+    pub operation: String,
+    /// The client's key, at most 255 characters.
+    #[sea_orm(column_type = "Text")]
+    pub key: String,
+    /// SHA-256 of the canonical request (32 bytes).
+    #[sea_orm(column_type = "Blob")]
+    pub request_hash: Vec<u8>,
+    /// `None` while the first request is still in flight.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub response: Option<Json>,
+    pub book_id: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::UserId",
+        to = "super::user::Column::Id",
+        on_delete = "Cascade"
+    )]
+    User,
+    #[sea_orm(
+        belongs_to = "super::book::Entity",
+        from = "Column::BookId",
+        to = "super::book::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Book,
+}
+
+impl Related<super::user::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::User.def()
+    }
+}
+
+impl Related<super::book::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Book.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

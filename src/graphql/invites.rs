@@ -1,0 +1,149 @@
+//! Invites in the API: `createInvite`, `revokeInvite`, `joinBook`, and the `Invite` type listed
+//! by `Book.invites`. An expired, revoked, used-up or unknown invite is one answer: NOT_FOUND
+//! (see [`crate::service::invites`]).
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{enums::Role, invite};
+
+use crate::{
+    error::AppError,
+    graphql::{
+        accounts::{User, parse_id},
+        books::Book,
+        context::{actor, state},
+        guards::BookRoleGuard,
+        loaders::{forget_memberships, loaders, user},
+        members::MemberRole,
+    },
+    service::{
+        books,
+        invites::{self, InviteInput, Redeem},
+    },
+};
+
+/// A way into a book, for as long as it is live.
+pub struct Invite(invite::Model);
+
+impl Invite {
+    pub fn new(row: invite::Model) -> Self {
+        Self(row)
+    }
+}
+
+#[Object]
+impl Invite {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The 8-character code to type into `joinBook`.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// The role a joiner gets.
+    async fn role(&self) -> MemberRole {
+        self.0.role.into()
+    }
+
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+
+    /// How many people may join with it; null for no limit.
+    async fn max_uses(&self) -> Option<i32> {
+        self.0.max_uses
+    }
+
+    /// How many people joined with it.
+    async fn use_count(&self) -> i32 {
+        self.0.use_count
+    }
+
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        user(ctx, self.0.created_by).await
+    }
+}
+
+/// A new invite. `linkToken` is shown this once: only its hash is kept.
+#[derive(SimpleObject)]
+pub struct CreatedInvite {
+    invite: Invite,
+    /// The code to type into `joinBook(code:)`.
+    code: String,
+    /// The secret for an invite link, redeemed with `joinBook(linkToken:)`.
+    link_token: String,
+}
+
+#[derive(Default)]
+pub struct InviteMutation;
+
+#[Object]
+impl InviteMutation {
+    /// Creates an invite (ADMIN and up) granting a role below the caller's own; never OWNER.
+    #[graphql(guard = "BookRoleGuard::arg(Role::Admin, \"bookId\", &book_id)")]
+    async fn create_invite(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        #[graphql(default_with = "MemberRole::Writer")] role: MemberRole,
+        #[graphql(default = 72, desc = "1 to 720 hours.")] expires_in_hours: i32,
+        #[graphql(desc = "How many people may join with it; no limit when not given.")]
+        max_uses: Option<i32>,
+    ) -> async_graphql::Result<CreatedInvite> {
+        let input = InviteInput {
+            role: role.into(),
+            expires_in_hours,
+            max_uses,
+        };
+        let created = invites::create(
+            &state(ctx)?.db,
+            &actor(ctx)?,
+            parse_id(&book_id, "bookId")?,
+            input,
+        )
+        .await?;
+        Ok(CreatedInvite {
+            code: created.invite.code.clone(),
+            link_token: created.link_token.expose_secret().to_owned(),
+            invite: Invite(created.invite),
+        })
+    }
+
+    /// Revokes an invite (ADMIN and up, for invites granting a role below the caller's own).
+    async fn revoke_invite(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Invite> {
+        let revoked = invites::revoke(&state(ctx)?.db, &actor(ctx)?, parse_id(&id, "id")?).await?;
+        Ok(Invite(revoked))
+    }
+
+    /// Joins a book with an invite's `code` or the `linkToken` of its link (exactly one of
+    /// them), taking the invite's role. NOT_FOUND for an invite that is unknown, expired,
+    /// revoked or used up; CONFLICT when the caller is already a member or the book is full.
+    async fn join_book(
+        &self,
+        ctx: &Context<'_>,
+        code: Option<String>,
+        link_token: Option<String>,
+    ) -> async_graphql::Result<Book> {
+        let redeem = match (&code, &link_token) {
+            (Some(code), None) => Redeem::Code(code),
+            (None, Some(token)) => Redeem::LinkToken(token),
+            _ => {
+                return Err(AppError::bad_input("code", "give either code or linkToken").into());
+            }
+        };
+        let (db, actor) = (&state(ctx)?.db, actor(ctx)?);
+        let book = invites::join(db, &actor, redeem).await?;
+        forget_memberships(loaders(ctx)?);
+        Book::wrap(ctx, books::get_book(db, &actor, book.id).await?).await
+    }
+}

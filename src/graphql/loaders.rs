@@ -1,0 +1,172 @@
+//! Per-request DataLoaders: every lookup of a user, a membership, a book's roster or a book's
+//! categories made while resolving one request is batched into one statement per kind, and
+//! remembered for the rest of the request. Listing a book's members with their users is thus a
+//! fixed number of statements, however many members there are.
+//!
+//! A fresh [`Loaders`] is attached to every request by [`PerRequestLoaders`], a schema
+//! extension (so HTTP and WebSocket requests alike get one): a cache shared across requests
+//! would serve one request another's stale rows.
+//!
+//! Loaders do not authorize: they are reached only from objects the caller was already allowed
+//! to see (a `Book` exists in the response only after its access check).
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    Context, ServerResult,
+    dataloader::{DataLoader, HashMapCache, Loader},
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+};
+use entity::{category, enums::Role, membership, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::{
+    error::{AppError, AppResult},
+    graphql::{accounts::User, context::actor},
+    service::{accounts, categories, members},
+    state::AppState,
+};
+
+/// The request's loaders.
+pub type Loaders = DataLoader<Batcher, HashMapCache>;
+
+/// The loaders of the request being resolved.
+pub fn loaders<'a>(ctx: &Context<'a>) -> AppResult<&'a Loaders> {
+    ctx.data::<Loaders>()
+        .map_err(|_| AppError::internal(anyhow::anyhow!("Loaders missing from the request")))
+}
+
+/// A user as shown to the caller, through the request's user loader.
+pub async fn user(ctx: &Context<'_>, user_id: Uuid) -> async_graphql::Result<Option<User>> {
+    let viewer = actor(ctx)?;
+    let user = loaders(ctx)?.load_one(UserKey(user_id)).await?;
+    Ok(user.map(|user| User::new(user, Some(&viewer))))
+}
+
+/// Forgets the request's cached memberships and rosters after a mutation changed them, so a
+/// later field of the same document (mutations run in order) sees the new roles.
+pub fn forget_memberships(loaders: &Loaders) {
+    loaders.clear::<MembershipKey>();
+    loaders.clear::<RosterKey>();
+}
+
+/// A user's public profile by user id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserKey(pub Uuid);
+
+/// One user's role in one book, if they are a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembershipKey {
+    pub book_id: Uuid,
+    pub user_id: Uuid,
+}
+
+/// Every membership of a book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RosterKey(pub Uuid);
+
+/// The categories a book offers (global and its own, live ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CategoriesKey(pub Uuid);
+
+/// Answers every key type above with one statement per batch.
+pub struct Batcher {
+    state: AppState,
+}
+
+/// Builds a request's loaders.
+fn new_loaders(state: AppState) -> Loaders {
+    DataLoader::with_cache(Batcher { state }, tokio::spawn, HashMapCache::default())
+}
+
+// Loader errors must be `Clone`; `async_graphql::Error` is, and converting into it is where an
+// `AppError` gets its code (and an internal one gets logged).
+type LoadResult<K, V> = Result<HashMap<K, V>, async_graphql::Error>;
+
+impl Loader<UserKey> for Batcher {
+    type Value = accounts::PublicUser;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[UserKey]) -> LoadResult<UserKey, Self::Value> {
+        let rows = user::Entity::find()
+            .filter(user::Column::Id.is_in(keys.iter().map(|key| key.0)))
+            .all(&self.state.db)
+            .await
+            .map_err(AppError::from)?;
+        let mut users = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            users.insert(UserKey(row.id), accounts::reveal(&self.state, row)?);
+        }
+        Ok(users)
+    }
+}
+
+impl Loader<MembershipKey> for Batcher {
+    type Value = Role;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[MembershipKey]) -> LoadResult<MembershipKey, Self::Value> {
+        let pairs: Vec<(Uuid, Uuid)> = keys.iter().map(|k| (k.book_id, k.user_id)).collect();
+        let found = members::memberships(&self.state.db, &pairs).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|key| {
+                let row = found.get(&(key.book_id, key.user_id))?;
+                Some((*key, row.role))
+            })
+            .collect())
+    }
+}
+
+impl Loader<RosterKey> for Batcher {
+    type Value = Vec<membership::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[RosterKey]) -> LoadResult<RosterKey, Self::Value> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let rosters = members::rosters(&self.state.db, &ids).await?;
+        Ok(rosters
+            .into_iter()
+            .map(|(book_id, roster)| (RosterKey(book_id), roster))
+            .collect())
+    }
+}
+
+impl Loader<CategoriesKey> for Batcher {
+    type Value = Vec<category::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[CategoriesKey]) -> LoadResult<CategoriesKey, Self::Value> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let offered = categories::offered(&self.state.db, &ids).await?;
+        Ok(offered
+            .into_iter()
+            .map(|(book_id, list)| (CategoriesKey(book_id), list))
+            .collect())
+    }
+}
+
+/// Schema extension giving every request its own [`Loaders`].
+pub struct PerRequestLoaders(pub AppState);
+
+impl ExtensionFactory for PerRequestLoaders {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(AttachLoaders(self.0.clone()))
+    }
+}
+
+struct AttachLoaders(AppState);
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for AttachLoaders {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        next.run(ctx, request.data(new_loaders(self.0.clone())))
+            .await
+    }
+}

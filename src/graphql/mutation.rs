@@ -1,0 +1,18 @@
+//! The mutation root: one object per area, merged.
+
+use async_graphql::MergedObject;
+
+use crate::graphql::{
+    accounts::AccountMutation, books::BookMutation, categories::CategoryMutation,
+    invites::InviteMutation, members::MemberMutation,
+};
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(
+    AccountMutation,
+    BookMutation,
+    MemberMutation,
+    InviteMutation,
+    CategoryMutation,
+);

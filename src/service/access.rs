@@ -1,0 +1,265 @@
+//! Who may do what in a book: the order of roles, and the proofs of access that book-scoped
+//! service functions take as parameters.
+//!
+//! - [`require`] returns a [`BookAccess`]: the actor is a member of the book with at least the
+//!   given role. Reads take it.
+//! - [`require_write`] returns a [`WriteAccess`]: the same, checked inside the caller's
+//!   transaction with the book row locked, for a credential that may write, on a book that is
+//!   not archived. Writes take it.
+//!
+//! Both types have private fields and no constructor outside this module, so holding one *is*
+//! the proof: a write function whose signature asks for `&WriteAccess` cannot be reached without
+//! the check. The GraphQL guards answer with the same [`check_role`], so the schema and the
+//! services can never disagree about a role.
+//!
+//! Existence is never leaked: an actor who is not a member gets NOT_FOUND, exactly as for a book
+//! that does not exist; a member whose role is too low gets FORBIDDEN.
+//!
+//! Locking: `require_write` takes `SELECT … FOR UPDATE` on the actor's membership and the book
+//! row, so writes to one book are serialized (on PostgreSQL; SQLite has one writer anyway). A
+//! role change therefore cannot interleave with a check of that role, and membership counts
+//! read after the lock are exact.
+
+use entity::{book, enums::Role, membership};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::{
+    error::{AppError, AppResult},
+    service::Actor,
+};
+
+/// The power of a role: OWNER > ADMIN > WRITER > READER.
+pub fn rank(role: Role) -> u8 {
+    match role {
+        Role::Owner => 3,
+        Role::Admin => 2,
+        Role::Writer => 1,
+        Role::Reader => 0,
+    }
+}
+
+/// Whether `role` grants at least what `min` grants.
+pub fn at_least(role: Role, min: Role) -> bool {
+    rank(role) >= rank(min)
+}
+
+/// Whether a member with `actor` may manage a member holding (or hand out) `target`.
+///
+/// One rule covers the whole role table: you manage only roles strictly below your own. So an
+/// ADMIN manages WRITERs and READERs, only the OWNER manages ADMINs, and nobody can grant OWNER
+/// (ownership moves only by transfer).
+pub fn outranks(actor: Role, target: Role) -> bool {
+    rank(actor) > rank(target)
+}
+
+/// The verdict for a caller whose role in a book is `role` (`None`: not a member) on an action
+/// needing `min`: NOT_FOUND for non-members, FORBIDDEN below `min`.
+pub fn check_role(role: Option<Role>, min: Role) -> AppResult<Role> {
+    match role {
+        None => Err(book_not_found()),
+        Some(role) if at_least(role, min) => Ok(role),
+        Some(_) => Err(AppError::Forbidden),
+    }
+}
+
+/// NOT_FOUND for a book, the answer for non-members too.
+pub fn book_not_found() -> AppError {
+    AppError::NotFound { entity: "book" }
+}
+
+/// Re-labels a "book not found" as `entity` not found, for objects reached by their own id (an
+/// invite, a category): the caller must not learn that the object exists in someone else's book.
+pub fn hidden_as(entity: &'static str) -> impl FnOnce(AppError) -> AppError {
+    move |error| match error {
+        AppError::NotFound { .. } => AppError::NotFound { entity },
+        other => other,
+    }
+}
+
+/// CONFLICT for any write to an archived book.
+pub fn archived() -> AppError {
+    AppError::conflict("this book is archived and read-only")
+}
+
+/// Proof that `actor` is a member of `book` with `role`, at least the role asked for.
+#[derive(Debug, Clone)]
+pub struct BookAccess {
+    actor: Actor,
+    book: book::Model,
+    role: Role,
+}
+
+impl BookAccess {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn book(&self) -> &book::Model {
+        &self.book
+    }
+
+    pub fn book_id(&self) -> Uuid {
+        self.book.id
+    }
+
+    /// The actor's own role in the book.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn into_parts(self) -> (book::Model, Role) {
+        (self.book, self.role)
+    }
+}
+
+/// Proof that `actor` may write to a live book with its role, obtained inside the transaction
+/// that will do the writing, with the book row locked.
+#[derive(Debug)]
+pub struct WriteAccess(BookAccess);
+
+impl std::ops::Deref for WriteAccess {
+    type Target = BookAccess;
+
+    fn deref(&self) -> &BookAccess {
+        &self.0
+    }
+}
+
+/// Checks that `actor` is a member of `book_id` with at least `min`.
+pub async fn require(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    book_id: Uuid,
+    min: Role,
+) -> AppResult<BookAccess> {
+    let found = membership_with_book(actor.user_id, book_id).one(db).await?;
+    grant(actor, found, min)
+}
+
+/// Checks, inside `txn`, that `actor` may write to `book_id` with at least `min`: a writing
+/// credential, membership with the role, a book that is not archived. Locks the book row until
+/// the transaction ends.
+pub async fn require_write(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    book_id: Uuid,
+    min: Role,
+) -> AppResult<WriteAccess> {
+    require_writer(actor)?;
+    let found = membership_with_book(actor.user_id, book_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?;
+    let access = grant(actor, found, min)?;
+    if access.book.archived_at.is_some() {
+        return Err(archived());
+    }
+    Ok(WriteAccess(access))
+}
+
+/// The actor's access to each of their books that `refine` selects (it may filter, order and
+/// limit the query; it cannot widen it beyond the actor's memberships).
+pub async fn each_membership(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    refine: impl FnOnce(
+        sea_orm::SelectTwoRequired<membership::Entity, book::Entity>,
+    ) -> sea_orm::SelectTwoRequired<membership::Entity, book::Entity>,
+) -> AppResult<Vec<BookAccess>> {
+    let query = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(actor.user_id))
+        .find_both_related(book::Entity);
+    let rows = refine(query).all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(membership, book)| BookAccess {
+            actor: *actor,
+            book,
+            role: membership.role,
+        })
+        .collect())
+}
+
+/// FORBIDDEN for a credential that may only read (a READ personal access token).
+pub fn require_writer(actor: &Actor) -> AppResult<()> {
+    if actor.may_write() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Locks and returns a book by id, for writes by someone who is not (yet) a member: joining.
+pub async fn lock_book(txn: &DatabaseTransaction, book_id: Uuid) -> AppResult<book::Model> {
+    book::Entity::find_by_id(book_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(book_not_found)
+}
+
+/// The actor's membership inner-joined with its book: one statement for the whole check. (An
+/// inner join, because PostgreSQL refuses `FOR UPDATE` on the nullable side of an outer join.)
+fn membership_with_book(
+    user_id: Uuid,
+    book_id: Uuid,
+) -> sea_orm::SelectTwoRequired<membership::Entity, book::Entity> {
+    membership::Entity::find()
+        .filter(membership::Column::BookId.eq(book_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .find_both_related(book::Entity)
+}
+
+fn grant(
+    actor: &Actor,
+    found: Option<(membership::Model, book::Model)>,
+    min: Role,
+) -> AppResult<BookAccess> {
+    let (membership, book) = found.ok_or_else(book_not_found)?;
+    let role = check_role(Some(membership.role), min)?;
+    Ok(BookAccess {
+        actor: *actor,
+        book,
+        role,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLES: [Role; 4] = [Role::Owner, Role::Admin, Role::Writer, Role::Reader];
+
+    #[test]
+    fn nobody_outranks_the_owner_so_nobody_grants_ownership() {
+        for role in ROLES {
+            assert!(!outranks(role, Role::Owner), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn admins_manage_only_below_admin() {
+        assert!(outranks(Role::Admin, Role::Writer));
+        assert!(outranks(Role::Admin, Role::Reader));
+        assert!(!outranks(Role::Admin, Role::Admin));
+        assert!(outranks(Role::Owner, Role::Admin));
+    }
+
+    #[test]
+    fn non_members_are_told_not_found_and_low_roles_forbidden() {
+        assert!(matches!(
+            check_role(None, Role::Reader),
+            Err(AppError::NotFound { entity: "book" })
+        ));
+        assert!(matches!(
+            check_role(Some(Role::Writer), Role::Admin),
+            Err(AppError::Forbidden)
+        ));
+        for role in ROLES {
+            assert!(matches!(check_role(Some(role), Role::Reader), Ok(r) if r == role));
+        }
+    }
+}

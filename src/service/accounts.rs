@@ -1,0 +1,268 @@
+//! Accounts: registering, logging in, the caller's profile and password.
+//!
+//! Email and name are stored only as AES-256-GCM ciphertexts bound to their row and column;
+//! the email is found and kept unique through its HMAC blind index. Login answers the same
+//! error, after the same argon2 work, for an unknown email and a wrong password, and failed
+//! attempts are throttled per email and per client address.
+
+use std::net::IpAddr;
+
+use entity::{enums::BookKind, user};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::{
+    auth::{
+        password::{Password, hash_password, verify_login, verify_password},
+        pii::{Email, UserName, aad},
+    },
+    error::{AppError, AppResult},
+    ledger::Currency,
+    service::{
+        Actor,
+        books::{self, DEFAULT_CURRENCY, NewBook},
+        now,
+        sessions::{self, Session},
+        throttle::{self, Subject},
+    },
+    state::AppState,
+};
+
+const EMAIL_COLUMN: &str = "users.email";
+const NAME_COLUMN: &str = "users.name";
+
+/// A user as the API shows them, decrypted.
+#[derive(Debug, Clone)]
+pub struct PublicUser {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Decrypts a stored user. A ciphertext that fails to decrypt is an internal error (a wrong key
+/// or tampered row), never shown as garbage.
+pub fn reveal(state: &AppState, row: &user::Model) -> AppResult<PublicUser> {
+    let key_id = u16::try_from(row.pii_key_id).map_err(AppError::internal)?;
+    let pii = &state.keys.pii;
+    Ok(PublicUser {
+        id: row.id,
+        email: pii.decrypt(key_id, &row.email_ciphertext, &aad(EMAIL_COLUMN, row.id))?,
+        name: pii.decrypt(key_id, &row.name_ciphertext, &aad(NAME_COLUMN, row.id))?,
+        created_at: row.created_at,
+    })
+}
+
+/// What `register` needs, as typed by the client.
+pub struct Registration<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password: &'a str,
+}
+
+/// Creates an account with its personal book and starts a session.
+pub async fn register(
+    state: &AppState,
+    input: Registration<'_>,
+) -> AppResult<(PublicUser, Session)> {
+    let email = Email::parse(input.email)?;
+    let name = UserName::parse(input.name)?;
+    let password = Password::parse(input.password)?;
+    let blind_index = state.keys.pii.blind_index(&email);
+    if find_by_blind_index(state, &blind_index).await?.is_some() {
+        return Err(email_taken());
+    }
+    let password_hash = hash_password(password.into_secret()).await?;
+
+    let id = Uuid::now_v7();
+    let at = now();
+    let pii = &state.keys.pii;
+    let sealed_email = pii.encrypt(email.as_str(), &aad(EMAIL_COLUMN, id))?;
+    let sealed_name = pii.encrypt(name.as_str(), &aad(NAME_COLUMN, id))?;
+    let txn = state.db.begin().await?;
+    let row = user::ActiveModel {
+        id: Set(id),
+        email_ciphertext: Set(sealed_email.ciphertext),
+        name_ciphertext: Set(sealed_name.ciphertext),
+        pii_key_id: Set(i16::try_from(sealed_email.key_id).map_err(AppError::internal)?),
+        email_blind_index: Set(blind_index.to_vec()),
+        password_hash: Set(password_hash),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|error| unique_violation_or(error, "uq_users_email_blind_index", email_taken))?;
+    let currency = Currency::parse(DEFAULT_CURRENCY).map_err(AppError::internal)?;
+    books::insert_book(
+        &txn,
+        id,
+        NewBook {
+            name: "Personal".into(),
+            description: None,
+            kind: BookKind::Personal,
+            currency,
+        },
+    )
+    .await?;
+    let session = sessions::start(state, &txn, id, None).await?;
+    txn.commit().await?;
+    Ok((reveal(state, &row)?, session))
+}
+
+fn email_taken() -> AppError {
+    AppError::Conflict {
+        message: "an account with this email already exists".into(),
+        current_version: None,
+    }
+}
+
+/// Maps a unique violation of `constraint` to `conflict()`, anything else to an internal error.
+pub fn unique_violation_or(
+    error: sea_orm::DbErr,
+    constraint: &str,
+    conflict: impl FnOnce() -> AppError,
+) -> AppError {
+    let message = error.to_string();
+    // PostgreSQL names the constraint; SQLite names the indexed columns instead, so also match
+    // the "UNIQUE constraint failed" wording of the one index the insert can violate.
+    if message.contains(constraint)
+        || matches!(
+            error.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        )
+    {
+        conflict()
+    } else {
+        AppError::from(error)
+    }
+}
+
+async fn find_by_blind_index(
+    state: &AppState,
+    blind_index: &[u8; 32],
+) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::EmailBlindIndex.eq(blind_index.to_vec()))
+        .one(&state.db)
+        .await?)
+}
+
+/// Logs in with email and password; the same UNAUTHENTICATED answer, after the same amount of
+/// hashing work, whether the email is unknown or the password wrong.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client: Option<IpAddr>,
+) -> AppResult<(PublicUser, Session)> {
+    let pii = &state.keys.pii;
+    // An email that does not even parse is throttled under its raw text, so garbage cannot be
+    // used to dodge the per-email limit.
+    let email = Email::parse(email).ok();
+    let email_subject = Subject::email(pii, email.as_ref().map_or(UNPARSABLE_EMAIL, Email::as_str));
+    let mut subjects = vec![email_subject];
+    if let Some(address) = client {
+        subjects.push(Subject::address(pii, address));
+    }
+    throttle::check(&state.db, &subjects, now()).await?;
+
+    let row = match &email {
+        Some(email) => find_by_blind_index(state, &pii.blind_index(email)).await?,
+        None => None,
+    };
+    let secret = SecretString::from(password.to_owned());
+    let verified = verify_login(secret, row.as_ref().map(|row| row.password_hash.clone())).await?;
+    let Some(row) = row.filter(|_| verified) else {
+        throttle::record_failure(&state.db, &subjects, now()).await?;
+        return Err(AppError::Unauthenticated);
+    };
+    throttle::clear(&state.db, &subjects[0]).await?;
+    let txn = state.db.begin().await?;
+    let session = sessions::start(state, &txn, row.id, None).await?;
+    txn.commit().await?;
+    Ok((reveal(state, &row)?, session))
+}
+
+/// Throttle key for an unparsable email: a constant, so all such attempts share one budget.
+const UNPARSABLE_EMAIL: &str = "<unparsable email>";
+
+/// The caller's own account.
+pub async fn me(state: &AppState, actor: &Actor) -> AppResult<PublicUser> {
+    let row = load(state, actor.user_id).await?;
+    reveal(state, &row)
+}
+
+async fn load(state: &AppState, user_id: Uuid) -> AppResult<user::Model> {
+    user::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// Renames the caller.
+pub async fn update_profile(state: &AppState, actor: &Actor, name: &str) -> AppResult<PublicUser> {
+    require_write(actor)?;
+    let name = UserName::parse(name)?;
+    let row = load(state, actor.user_id).await?;
+    let sealed = state
+        .keys
+        .pii
+        .encrypt(name.as_str(), &aad(NAME_COLUMN, row.id))?;
+    let mut active: user::ActiveModel = row.into();
+    active.name_ciphertext = Set(sealed.ciphertext);
+    active.updated_at = Set(now());
+    let row = active.update(&state.db).await?;
+    reveal(state, &row)
+}
+
+/// Changes the caller's password after checking the current one, ends every session, and
+/// starts a fresh one for the caller: other devices must log in again.
+pub async fn change_password(
+    state: &AppState,
+    actor: &Actor,
+    current: &str,
+    new: &str,
+) -> AppResult<(PublicUser, Session)> {
+    if !actor.is_session() {
+        return Err(AppError::Forbidden);
+    }
+    let row = load(state, actor.user_id).await?;
+    let current_ok = verify_password(
+        SecretString::from(current.to_owned()),
+        row.password_hash.clone(),
+    )
+    .await?;
+    if !current_ok {
+        return Err(AppError::bad_input(
+            "currentPassword",
+            "the current password is wrong",
+        ));
+    }
+    let new = Password::parse(new).map_err(|_| {
+        AppError::bad_input(
+            "newPassword",
+            "use 8 to 128 characters with an upper-case letter, a lower-case letter and a digit",
+        )
+    })?;
+    let password_hash = hash_password(new.into_secret()).await?;
+    let txn = state.db.begin().await?;
+    let mut active: user::ActiveModel = row.clone().into();
+    active.password_hash = Set(password_hash);
+    active.updated_at = Set(now());
+    active.update(&txn).await?;
+    sessions::revoke_all(&txn, row.id).await?;
+    let session = sessions::start(state, &txn, row.id, None).await?;
+    txn.commit().await?;
+    Ok((reveal(state, &row)?, session))
+}
+
+/// FORBIDDEN for credentials that may only read.
+pub fn require_write(actor: &Actor) -> AppResult<()> {
+    if actor.may_write() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}

@@ -1,0 +1,153 @@
+//! The activity log: an append-only record of who did what in a book, with the subject's state
+//! before and after as JSON.
+//!
+//! Events are written by the service that makes the change, in the same transaction, so the log
+//! never mentions a change that was rolled back and never misses one that committed. Members
+//! (READER and up) read it newest first. Rows older than the retention period
+//! (`TALLY_ACTIVITY_RETENTION_DAYS`, 90 by default) are deleted by [`prune`], which
+//! [`spawn_retention`] runs periodically.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::activity_log;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{
+    error::AppResult,
+    service::{access::BookAccess, now},
+};
+
+/// How often the retention job looks for expired rows. Rows live at most this much longer than
+/// the retention period, which is days long.
+const RETENTION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// What happened. Stored as its [`Action::as_str`] text, the value clients see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    BookCreated,
+    BookUpdated,
+    BookArchived,
+    MemberJoined,
+    MemberLeft,
+    MemberRemoved,
+    MemberRoleChanged,
+    OwnershipTransferred,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BookCreated => "book.created",
+            Self::BookUpdated => "book.updated",
+            Self::BookArchived => "book.archived",
+            Self::MemberJoined => "member.joined",
+            Self::MemberLeft => "member.left",
+            Self::MemberRemoved => "member.removed",
+            Self::MemberRoleChanged => "member.role_changed",
+            Self::OwnershipTransferred => "member.ownership_transferred",
+        }
+    }
+
+    /// What the subject id names: the book itself, or the user whose membership changed (a user
+    /// id outlives the membership row, which leaving deletes).
+    fn subject_type(self) -> &'static str {
+        match self {
+            Self::BookCreated | Self::BookUpdated | Self::BookArchived => "book",
+            Self::MemberJoined
+            | Self::MemberLeft
+            | Self::MemberRemoved
+            | Self::MemberRoleChanged
+            | Self::OwnershipTransferred => "member",
+        }
+    }
+}
+
+/// One thing that happened in a book.
+pub struct Event {
+    pub book_id: Uuid,
+    pub actor_id: Uuid,
+    pub action: Action,
+    pub subject_id: Uuid,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Appends `event`, inside the caller's transaction.
+pub async fn record(db: &impl ConnectionTrait, event: Event) -> AppResult<()> {
+    activity_log::ActiveModel {
+        // v7 ids sort by creation time; the feed pages on them.
+        id: Set(Uuid::now_v7()),
+        book_id: Set(event.book_id),
+        actor_id: Set(Some(event.actor_id)),
+        action: Set(event.action.as_str().to_owned()),
+        subject_type: Set(event.action.subject_type().to_owned()),
+        subject_id: Set(Some(event.subject_id)),
+        before: Set(event.before),
+        after: Set(event.after),
+        created_at: Set(now()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Up to `limit` events of the book, newest first, strictly older than `before_id` when given.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    access: &BookAccess,
+    before_id: Option<Uuid>,
+    limit: u64,
+) -> AppResult<Vec<activity_log::Model>> {
+    let mut query =
+        activity_log::Entity::find().filter(activity_log::Column::BookId.eq(access.book_id()));
+    if let Some(before_id) = before_id {
+        query = query.filter(activity_log::Column::Id.lt(before_id));
+    }
+    Ok(query
+        .order_by_desc(activity_log::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Deletes every event recorded before `cutoff`; returns how many went.
+pub async fn prune(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> AppResult<u64> {
+    let deleted = activity_log::Entity::delete_many()
+        .filter(activity_log::Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
+/// The running retention job; dropping it stops the job.
+pub struct RetentionJob(tokio::task::JoinHandle<()>);
+
+impl Drop for RetentionJob {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs [`prune`] now and then every hour with the cutoff `retention` ago, until the returned
+/// job is dropped. A failed sweep is logged and retried at the next tick.
+pub fn spawn_retention(db: DatabaseConnection, retention: chrono::Duration) -> RetentionJob {
+    RetentionJob(tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(RETENTION_SWEEP_EVERY);
+        // A sweep that ran late must not be followed by a burst of catch-up sweeps.
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match prune(&db, now() - retention).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "pruned old activity log rows"),
+                Err(error) => tracing::warn!(?error, "activity log retention sweep failed"),
+            }
+        }
+    }))
+}

@@ -1,0 +1,220 @@
+//! Invites: the ways into a book. An invite carries a role, an expiry and optionally a number of
+//! uses, and can be redeemed by its 8-character code (typed by hand) or by its link token (sent
+//! as a link).
+//!
+//! - The code is stored in clear (`uq_invites_code`): admins list live invites with their codes
+//!   to share them again, and a code is worth little alone, being short-lived. The link token is
+//!   256 random bits, shown once and stored only as its SHA-256 (`token_hash`).
+//! - An invite never grants OWNER (also `ck_invites_role`), and its creator can only hand out
+//!   roles strictly below their own, as with `changeRole`: ADMINs invite WRITERs and READERs,
+//!   only the OWNER invites ADMINs.
+//! - Redeeming an invite that is expired, revoked, used up or unknown answers the same
+//!   NOT_FOUND ("invite not found"): a guesser learns nothing about codes that once existed.
+//!   Joining a book you are in, or one that is full or archived, is a CONFLICT.
+//! - The use count is incremented by one conditional UPDATE that re-checks every limit, and the
+//!   join runs with the book row locked, so concurrent redemptions can neither exceed
+//!   `max_uses` nor overfill the book.
+
+use entity::{book, enums::Role, invite};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::secret_token::{InviteCode, OpaqueToken},
+    error::{AppError, AppResult},
+    service::{
+        Actor,
+        access::{self, BookAccess},
+        accounts::unique_violation_or,
+        members, now,
+    },
+};
+
+/// The longest an invite may stay open: a month.
+pub const MAX_EXPIRES_IN_HOURS: i32 = 24 * 30;
+
+/// `createInvite` as asked for.
+pub struct InviteInput {
+    pub role: Role,
+    pub expires_in_hours: i32,
+    /// `None`: any number of uses until it expires.
+    pub max_uses: Option<i32>,
+}
+
+/// A new invite and its link token, which exists only here: the database keeps its hash.
+pub struct CreatedInvite {
+    pub invite: invite::Model,
+    pub link_token: OpaqueToken,
+}
+
+/// Creates an invite to `book_id` (ADMIN and up).
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    book_id: Uuid,
+    input: InviteInput,
+) -> AppResult<CreatedInvite> {
+    let txn = db.begin().await?;
+    let access = access::require_write(&txn, actor, book_id, Role::Admin).await?;
+    if input.role == Role::Owner {
+        return Err(AppError::bad_input(
+            "role",
+            "an invite never grants ownership; use transferOwnership",
+        ));
+    }
+    if !access::outranks(access.role(), input.role) {
+        return Err(AppError::Forbidden);
+    }
+    if !(1..=MAX_EXPIRES_IN_HOURS).contains(&input.expires_in_hours) {
+        return Err(AppError::bad_input(
+            "expiresInHours",
+            format!("must be between 1 and {MAX_EXPIRES_IN_HOURS}"),
+        ));
+    }
+    if input.max_uses.is_some_and(|uses| uses < 1) {
+        return Err(AppError::bad_input("maxUses", "must be at least 1"));
+    }
+    let code = InviteCode::generate();
+    let link_token = OpaqueToken::generate();
+    let at = now();
+    let invite = invite::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        book_id: Set(book_id),
+        code: Set(code.expose_secret().to_owned()),
+        token_hash: Set(link_token.hash().to_vec()),
+        role: Set(input.role),
+        created_by: Set(actor.user_id),
+        expires_at: Set(at + chrono::Duration::hours(i64::from(input.expires_in_hours))),
+        max_uses: Set(input.max_uses),
+        use_count: Set(0),
+        revoked_at: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&txn)
+    .await
+    // Two live codes colliding is a one-in-billions event; the admin can simply try again.
+    .map_err(|error| {
+        unique_violation_or(error, "uq_invites_code", || {
+            AppError::conflict("could not allocate an invite code; try again")
+        })
+    })?;
+    txn.commit().await?;
+    Ok(CreatedInvite { invite, link_token })
+}
+
+/// The book's invites that can still be redeemed, newest first (ADMIN and up).
+pub async fn live(db: &impl ConnectionTrait, access: &BookAccess) -> AppResult<Vec<invite::Model>> {
+    access::check_role(Some(access.role()), Role::Admin)?;
+    Ok(invite::Entity::find()
+        .filter(invite::Column::BookId.eq(access.book_id()))
+        .filter(redeemable(now()))
+        .order_by_desc(invite::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Revokes an invite (ADMIN and up, for invites granting roles below their own). Revoking a
+/// revoked invite changes nothing.
+pub async fn revoke(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    invite_id: Uuid,
+) -> AppResult<invite::Model> {
+    let txn = db.begin().await?;
+    let invite = invite::Entity::find_by_id(invite_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound { entity: "invite" })?;
+    let access = access::require_write(&txn, actor, invite.book_id, Role::Admin)
+        .await
+        .map_err(access::hidden_as("invite"))?;
+    if !access::outranks(access.role(), invite.role) {
+        return Err(AppError::Forbidden);
+    }
+    if invite.revoked_at.is_some() {
+        return Ok(invite);
+    }
+    let at = now();
+    let mut active: invite::ActiveModel = invite.into();
+    active.revoked_at = Set(Some(at));
+    active.updated_at = Set(at);
+    let invite = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(invite)
+}
+
+/// What the joiner presents.
+pub enum Redeem<'a> {
+    /// The 8-character code, as typed (case, spaces and dashes are forgiven).
+    Code(&'a str),
+    /// The token from an invite link.
+    LinkToken(&'a str),
+}
+
+/// Adds the actor to the invite's book with the invite's role, and uses the invite up once.
+/// Returns the book joined.
+pub async fn join(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    redeem: Redeem<'_>,
+) -> AppResult<book::Model> {
+    access::require_writer(actor)?;
+    let lookup = match redeem {
+        Redeem::Code(code) => {
+            let code = InviteCode::parse(code).map_err(|_| invite_not_found())?;
+            invite::Column::Code.eq(code.expose_secret())
+        }
+        Redeem::LinkToken(token) => {
+            let token = OpaqueToken::parse(token).map_err(|_| invite_not_found())?;
+            invite::Column::TokenHash.eq(token.hash().to_vec())
+        }
+    };
+    let at = now();
+    let txn = db.begin().await?;
+    let invite = invite::Entity::find()
+        .filter(lookup)
+        .filter(redeemable(at))
+        .one(&txn)
+        .await?
+        .ok_or_else(invite_not_found)?;
+    let book = access::lock_book(&txn, invite.book_id).await?;
+    members::admit(&txn, &book, actor.user_id, invite.role).await?;
+    // Re-checks every limit in the UPDATE itself: two joiners racing for the last use cannot
+    // both pass (and `ck_invites_use_count` would refuse the second anyway).
+    let consumed = invite::Entity::update_many()
+        .col_expr(
+            invite::Column::UseCount,
+            Expr::col(invite::Column::UseCount).add(1),
+        )
+        .col_expr(invite::Column::UpdatedAt, Expr::value(at))
+        .filter(invite::Column::Id.eq(invite.id))
+        .filter(redeemable(at))
+        .exec(&txn)
+        .await?;
+    if consumed.rows_affected != 1 {
+        return Err(invite_not_found());
+    }
+    txn.commit().await?;
+    Ok(book)
+}
+
+/// Not revoked, not expired at `at`, not used up.
+fn redeemable(at: chrono::DateTime<chrono::Utc>) -> Condition {
+    Condition::all()
+        .add(invite::Column::RevokedAt.is_null())
+        .add(invite::Column::ExpiresAt.gt(at))
+        .add(
+            Condition::any()
+                .add(invite::Column::MaxUses.is_null())
+                .add(Expr::col(invite::Column::UseCount).lt(Expr::col(invite::Column::MaxUses))),
+        )
+}
+
+fn invite_not_found() -> AppError {
+    AppError::NotFound { entity: "invite" }
+}

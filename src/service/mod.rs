@@ -1,0 +1,59 @@
+//! The async shell around the pure ledger: every operation authorizes, loads, calls the core,
+//! writes in one transaction, and publishes events only after commit.
+//!
+//! Every service function takes the acting user ([`Actor`]) first, so no write can be written
+//! without saying on whose behalf it runs; book-scoped writes also need a proof of access from
+//! the access module.
+
+pub mod access;
+pub mod access_tokens;
+pub mod accounts;
+pub mod activity;
+pub mod books;
+pub mod categories;
+pub mod invites;
+pub mod members;
+pub mod sessions;
+pub mod throttle;
+
+use entity::enums::TokenScope;
+use uuid::Uuid;
+
+/// Who is making a request, as proven by its bearer credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub credential: Credential,
+}
+
+/// How the actor authenticated; it bounds what the request may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A short-lived access token from `login`/`register`/`refreshToken`: full rights.
+    Session,
+    /// A personal access token for scripts and dashboards, limited to its scope.
+    AccessToken { id: Uuid, scope: TokenScope },
+}
+
+impl Actor {
+    /// Whether this credential may change data (a READ access token may only read).
+    pub fn may_write(&self) -> bool {
+        !matches!(
+            self.credential,
+            Credential::AccessToken {
+                scope: TokenScope::Read,
+                ..
+            }
+        )
+    }
+
+    /// Whether this is an interactive session (managing credentials needs one).
+    pub fn is_session(&self) -> bool {
+        matches!(self.credential, Credential::Session)
+    }
+}
+
+/// The current time, read once per operation so one write never mixes two clocks.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}

@@ -1,0 +1,526 @@
+//! Accounts and authentication over HTTP: registration, login, sessions, tokens, PII at rest.
+
+use base64::Engine;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, error_code};
+
+const LOGIN: &str = r#"mutation($email: String!, $password: String!) {
+    login(email: $email, password: $password) { accessToken refreshToken user { id name email } }
+}"#;
+const REFRESH: &str = r#"mutation($token: String!) { refreshToken(refreshToken: $token) { accessToken refreshToken } }"#;
+const ME: &str = "{ me { id name email } }";
+
+#[tokio::test]
+async fn register_then_login_then_me() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+
+    let login = app
+        .gql(
+            LOGIN,
+            json!({ "email": "  ALICE@Example.com ", "password": PASSWORD }),
+        )
+        .await;
+    let token = login["data"]["login"]["accessToken"]
+        .as_str()
+        .expect("logged in");
+    let me = app.gql_as(Some(token), ME, json!({})).await;
+    assert_eq!(
+        me["data"]["me"],
+        json!({ "id": alice.id, "name": "Alice", "email": "alice@example.com" })
+    );
+}
+
+#[tokio::test]
+async fn a_new_user_gets_a_personal_book() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let books = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT COUNT(*) FROM books WHERE kind = 'PERSONAL'".to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(books.try_get_by_index::<i64>(0).unwrap(), 1);
+    assert!(!alice.id.is_empty());
+}
+
+#[tokio::test]
+async fn registration_validates_every_field() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        ("not-an-email", "Alice", PASSWORD, "email"),
+        ("a@example.com", "   ", PASSWORD, "name"),
+        ("a@example.com", &"x".repeat(101), PASSWORD, "name"),
+        ("a@example.com", "Alice", "Short1A", "password"),
+        ("a@example.com", "Alice", "alllowercase1", "password"),
+        ("a@example.com", "Alice", "NoDigitsHere", "password"),
+        (
+            "a@example.com",
+            "Alice",
+            &format!("Aa1{}", "x".repeat(126)),
+            "password",
+        ),
+    ];
+    for (email, name, password, field) in cases {
+        let response = app
+            .gql(
+                "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+                json!({ "i": { "email": email, "name": name, "password": password } }),
+            )
+            .await;
+        assert_eq!(
+            error_code(&response),
+            Some("BAD_USER_INPUT"),
+            "{field}: {response}"
+        );
+        assert_eq!(
+            response["errors"][0]["extensions"]["field"], field,
+            "{response}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_email_is_a_conflict_whatever_its_case() {
+    let app = TestApp::spawn().await;
+    app.register("Alice").await;
+    let response = app
+        .gql(
+            "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+            json!({ "i": { "email": " Alice@EXAMPLE.com", "name": "Other", "password": PASSWORD } }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("CONFLICT"), "{response}");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_are_indistinguishable() {
+    let app = TestApp::spawn().await;
+    app.register("Alice").await;
+    let wrong_password = app
+        .gql(
+            LOGIN,
+            json!({ "email": "alice@example.com", "password": "Wrong-Pass-1" }),
+        )
+        .await;
+    let unknown_email = app
+        .gql(
+            LOGIN,
+            json!({ "email": "nobody@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(error_code(&wrong_password), Some("UNAUTHENTICATED"));
+    assert_eq!(wrong_password, unknown_email);
+}
+
+#[tokio::test]
+async fn repeated_failures_are_rate_limited_with_a_retry_after() {
+    let app = TestApp::spawn().await;
+    app.register("Alice").await;
+    for _ in 0..10 {
+        let response = app
+            .gql(
+                LOGIN,
+                json!({ "email": "alice@example.com", "password": "Wrong-Pass-1" }),
+            )
+            .await;
+        assert_eq!(error_code(&response), Some("UNAUTHENTICATED"));
+    }
+    // Even the right password is refused while the email is throttled.
+    let response = app
+        .gql(
+            LOGIN,
+            json!({ "email": "alice@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("RATE_LIMITED"), "{response}");
+    assert!(
+        response["errors"][0]["extensions"]["retryAfter"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
+
+#[tokio::test]
+async fn aliased_logins_in_one_document_count_one_by_one() {
+    let app = TestApp::spawn().await;
+    app.register("Alice").await;
+    let aliases: String = (0..12)
+        .map(|i| format!(r#"a{i}: login(email: "alice@example.com", password: "Wrong-Pass-1") {{ accessToken }} "#))
+        .collect();
+    let response = app
+        .gql(&format!("mutation {{ {aliases} }}"), json!({}))
+        .await;
+    let codes: Vec<&str> = response["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|error| error["extensions"]["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"RATE_LIMITED"), "{codes:?}");
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_replayed_token_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+
+    let first = app
+        .gql(REFRESH, json!({ "token": alice.refresh_token }))
+        .await;
+    let second_token = first["data"]["refreshToken"]["refreshToken"]
+        .as_str()
+        .expect("rotated")
+        .to_owned();
+    assert_ne!(second_token, alice.refresh_token);
+
+    // Replaying the rotated token is refused and ends the family...
+    let replay = app
+        .gql(REFRESH, json!({ "token": alice.refresh_token }))
+        .await;
+    assert_eq!(error_code(&replay), Some("UNAUTHENTICATED"));
+    // ...so the legitimate successor no longer works either.
+    let successor = app.gql(REFRESH, json!({ "token": second_token })).await;
+    assert_eq!(error_code(&successor), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_succeed_at_most_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let attempts = (0..4).map(|_| app.gql(REFRESH, json!({ "token": alice.refresh_token })));
+    let results = futures_util::future::join_all(attempts).await;
+    let successes = results
+        .iter()
+        .filter(|r| r["data"]["refreshToken"].is_object())
+        .count();
+    assert!(successes <= 1, "{successes} concurrent refreshes succeeded");
+}
+
+#[tokio::test]
+async fn logout_stops_refresh_and_logout_all_ends_every_session() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let logout = app
+        .gql(
+            "mutation($t: String!) { logout(refreshToken: $t) }",
+            json!({ "t": alice.refresh_token }),
+        )
+        .await;
+    assert_eq!(logout["data"]["logout"], true);
+    let refused = app
+        .gql(REFRESH, json!({ "token": alice.refresh_token }))
+        .await;
+    assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"));
+
+    let session = app
+        .gql(LOGIN, json!({ "email": alice.email, "password": PASSWORD }))
+        .await;
+    let refresh = session["data"]["login"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let all = app
+        .gql_user(&alice, "mutation { logoutAll }", json!({}))
+        .await;
+    assert_eq!(all["data"]["logoutAll"], true);
+    let refused = app.gql(REFRESH, json!({ "token": refresh })).await;
+    assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn change_password_needs_the_current_one_and_ends_other_sessions() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let change = r#"mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { refreshToken } }"#;
+    let wrong = app
+        .gql_user(
+            &alice,
+            change,
+            json!({ "c": "Wrong-Pass-1", "n": "Brand-New-Pass-2" }),
+        )
+        .await;
+    assert_eq!(error_code(&wrong), Some("BAD_USER_INPUT"));
+
+    let changed = app
+        .gql_user(
+            &alice,
+            change,
+            json!({ "c": PASSWORD, "n": "Brand-New-Pass-2" }),
+        )
+        .await;
+    assert!(
+        changed["data"]["changePassword"]["refreshToken"].is_string(),
+        "{changed}"
+    );
+    let old_session = app
+        .gql(REFRESH, json!({ "token": alice.refresh_token }))
+        .await;
+    assert_eq!(error_code(&old_session), Some("UNAUTHENTICATED"));
+    let new_login = app
+        .gql(
+            LOGIN,
+            json!({ "email": alice.email, "password": "Brand-New-Pass-2" }),
+        )
+        .await;
+    assert!(new_login["data"]["login"].is_object());
+}
+
+#[tokio::test]
+async fn update_profile_renames_the_caller() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let renamed = app
+        .gql_user(
+            &alice,
+            r#"mutation { updateProfile(name: "  Alice B. ") { name } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(renamed["data"]["updateProfile"]["name"], "Alice B.");
+}
+
+fn b64(value: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+#[tokio::test]
+async fn forged_expired_and_misaddressed_tokens_are_unauthenticated() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = |overrides: Value| {
+        let mut claims = json!({
+            "sub": alice.id, "iat": now, "nbf": now, "exp": now + 600,
+            "iss": "tally", "aud": "tally-api", "jti": uuid::Uuid::new_v4().to_string(),
+        });
+        for (key, value) in overrides.as_object().unwrap() {
+            claims[key] = value.clone();
+        }
+        claims
+    };
+    let sign = |header: Value, claims: Value, key: &[u8]| {
+        use hmac::Mac;
+        let signing_input = format!("{}.{}", b64(&header), b64(&claims));
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        mac.update(signing_input.as_bytes());
+        let signature =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{signing_input}.{signature}")
+    };
+    let header = json!({ "alg": "HS256", "typ": "at+jwt" });
+    let real_key = crate::helpers::TEST_JWT_SECRET.as_bytes();
+    let (head, _) = alice.access_token.split_once('.').unwrap();
+    let tampered = {
+        let parts: Vec<&str> = alice.access_token.split('.').collect();
+        format!(
+            "{head}.{}.{}",
+            b64(&claims(json!({ "sub": uuid::Uuid::new_v4().to_string() }))),
+            parts[2]
+        )
+    };
+    let cases = [
+        (
+            "expired",
+            sign(
+                header.clone(),
+                claims(json!({ "exp": now - 120, "iat": now - 1000, "nbf": now - 1000 })),
+                real_key,
+            ),
+        ),
+        (
+            "wrong audience",
+            sign(
+                header.clone(),
+                claims(json!({ "aud": "someone-else" })),
+                real_key,
+            ),
+        ),
+        (
+            "wrong issuer",
+            sign(header.clone(), claims(json!({ "iss": "evil" })), real_key),
+        ),
+        (
+            "other key",
+            sign(
+                header.clone(),
+                claims(json!({})),
+                b"another-secret-that-is-long-enough-000000",
+            ),
+        ),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(&json!({ "alg": "none", "typ": "at+jwt" })),
+                b64(&claims(json!({})))
+            ),
+        ),
+        ("tampered", tampered),
+        ("garbage", "not.a.jwt".to_owned()),
+    ];
+    // The control: a well-formed token signed with the real key is accepted.
+    let control = app
+        .gql_as(
+            Some(&sign(header.clone(), claims(json!({})), real_key)),
+            ME,
+            json!({}),
+        )
+        .await;
+    assert_eq!(control["data"]["me"]["id"], alice.id.as_str(), "{control}");
+    for (case, token) in cases {
+        let response = app.gql_as(Some(&token), ME, json!({})).await;
+        assert_eq!(
+            error_code(&response),
+            Some("UNAUTHENTICATED"),
+            "{case}: {response}"
+        );
+        assert!(response["data"].is_null(), "{case}");
+    }
+}
+
+const CREATE_TOKEN: &str = r#"mutation($s: TokenScope!) { createAccessToken(name: "dashboard", scope: $s) { token accessToken { id prefix scope } } }"#;
+
+#[tokio::test]
+async fn a_read_access_token_can_query_but_never_mutate() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let created = app
+        .gql_user(&alice, CREATE_TOKEN, json!({ "s": "READ" }))
+        .await;
+    let token = created["data"]["createAccessToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(token.starts_with("tly_"));
+
+    let me = app.gql_as(Some(&token), ME, json!({})).await;
+    assert_eq!(me["data"]["me"]["id"], alice.id.as_str());
+    let mutate = app
+        .gql_as(
+            Some(&token),
+            r#"mutation { updateProfile(name: "Mallory") { name } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&mutate), Some("FORBIDDEN"), "{mutate}");
+    let named = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "query Q { me { id } } mutation M { logoutAll }", "operationName": "M" }))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(error_code(&named), Some("FORBIDDEN"), "{named}");
+}
+
+#[tokio::test]
+async fn access_tokens_are_listed_without_secrets_and_can_be_revoked() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let created = app
+        .gql_user(&alice, CREATE_TOKEN, json!({ "s": "WRITE" }))
+        .await;
+    let token = created["data"]["createAccessToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = created["data"]["createAccessToken"]["accessToken"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let write = app
+        .gql_as(
+            Some(&token),
+            r#"mutation { updateProfile(name: "Alice W") { name } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(write["data"]["updateProfile"]["name"], "Alice W");
+    let listed = app
+        .gql_user(&alice, "{ accessTokens { id prefix } }", json!({}))
+        .await;
+    assert_eq!(listed["data"]["accessTokens"][0]["id"], id.as_str());
+    assert!(
+        token.contains(
+            listed["data"]["accessTokens"][0]["prefix"]
+                .as_str()
+                .unwrap()
+        )
+    );
+
+    // Tokens cannot manage tokens, and another user cannot revoke it.
+    let by_token = app
+        .gql_as(Some(&token), CREATE_TOKEN, json!({ "s": "WRITE" }))
+        .await;
+    assert_eq!(error_code(&by_token), Some("FORBIDDEN"));
+    let bob = app.register("Bob").await;
+    let revoke = "mutation($id: ID!) { revokeAccessToken(id: $id) }";
+    let by_bob = app.gql_user(&bob, revoke, json!({ "id": id })).await;
+    assert_eq!(error_code(&by_bob), Some("NOT_FOUND"));
+
+    let revoked = app.gql_user(&alice, revoke, json!({ "id": id })).await;
+    assert_eq!(revoked["data"]["revokeAccessToken"], true);
+    let after = app.gql_as(Some(&token), ME, json!({})).await;
+    assert_eq!(error_code(&after), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn stored_users_hold_no_plaintext_email_or_name() {
+    let app = TestApp::spawn().await;
+    app.register("Zebedee Quux").await;
+    let backend = app.db.get_database_backend();
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT email_ciphertext, name_ciphertext, email_blind_index, password_hash FROM users"
+                .to_owned(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let mut stored: Vec<u8> = Vec::new();
+    for index in 0..3 {
+        stored.extend(rows[0].try_get_by_index::<Vec<u8>>(index).unwrap());
+    }
+    stored.extend(rows[0].try_get_by_index::<String>(3).unwrap().into_bytes());
+    let stored = stored.to_ascii_lowercase();
+    for needle in [b"zebedee".as_slice(), b"quux", b"example.com"] {
+        assert!(
+            !stored.windows(needle.len()).any(|w| w == needle),
+            "plaintext in the users table"
+        );
+    }
+    // The SQLite file itself (and its WAL) must not contain them either.
+    if let Some(path) = app.sqlite_file() {
+        app.db
+            .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+            .unwrap();
+        for file in [path.clone(), path.with_extension("db-wal")] {
+            let bytes = std::fs::read(&file)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            for needle in [b"zebedee".as_slice(), b"quux", b"example.com"] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "plaintext in {}",
+                    file.display()
+                );
+            }
+        }
+    }
+}
