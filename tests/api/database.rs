@@ -1,6 +1,10 @@
 //! What the database layer promises: SQLite tuned for a server, exact money on both backends.
 
-use sea_orm::{ConnectionTrait, Statement};
+use entity::{book, entry, enums::EntryKind};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Statement,
+};
+use tally::ledger::{Currency, Money};
 
 use crate::helpers::TestApp;
 
@@ -29,4 +33,67 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout() {
     assert_eq!(pragma(&app, "foreign_keys").await, "1");
     let busy_ms: i64 = pragma(&app, "busy_timeout").await.parse().unwrap();
     assert!(busy_ms >= 5000, "busy_timeout {busy_ms}");
+}
+
+/// Stores `amount` as an entry and reads it back through a fresh query.
+async fn store_and_reload(app: &TestApp, amount: Money) -> Money {
+    let alice = app.register("Alice").await;
+    let owner = uuid::Uuid::parse_str(&alice.id).unwrap();
+    let book = book::Entity::find()
+        .filter(book::Column::OwnerId.eq(owner))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let at = chrono::Utc::now();
+    let id = uuid::Uuid::now_v7();
+    entry::ActiveModel {
+        id: Set(id),
+        book_id: Set(book.id),
+        kind: Set(EntryKind::Expense),
+        amount_e4: Set(amount.e4()),
+        currency: Set(book.currency.clone()),
+        occurred_on: Set(at.date_naive()),
+        description: Set("round trip".into()),
+        category_id: Set(None),
+        creator_id: Set(owner),
+        version: Set(1),
+        source_entry_id: Set(None),
+        deleted_at: Set(None),
+        deleted_by: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let stored = entry::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    Money::from_e4(stored.amount_e4)
+}
+
+#[tokio::test]
+async fn the_largest_scale_4_amount_round_trips_exactly() {
+    let app = TestApp::spawn().await;
+    let amount: Money = "99999999999999.9999".parse().unwrap();
+    let reloaded = store_and_reload(&app, amount).await;
+    assert_eq!(reloaded, amount);
+    assert_eq!(reloaded.to_string(), "99999999999999.9999");
+}
+
+#[tokio::test]
+async fn point_one_plus_point_two_is_point_three_after_a_round_trip() {
+    let app = TestApp::spawn().await;
+    let sum = "0.1"
+        .parse::<Money>()
+        .unwrap()
+        .checked_add("0.2".parse().unwrap())
+        .unwrap();
+    let reloaded = store_and_reload(&app, sum).await;
+    assert_eq!(reloaded, "0.3".parse().unwrap());
+    let currency = Currency::parse("TWD").unwrap();
+    assert_eq!(reloaded.format(currency), "0.30");
 }
