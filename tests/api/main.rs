@@ -1,9 +1,14 @@
 //! Black-box tests: a real server over HTTP (and WebSocket) against a real database.
 //! One binary for all of them keeps linking fast.
 
+// A panic in a test is a failure with a clear location, not a crashed request: helpers may unwrap.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod accounts;
 mod books;
 mod database;
 mod helpers;
 mod http_surface;
+mod members;
 mod schema_file;
+mod websocket;
