@@ -70,6 +70,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long activity log rows are kept (`TALLY_ACTIVITY_RETENTION_DAYS`, default 90).
     pub activity_retention: chrono::Duration,
+    /// Variables whose secrets were generated in the data directory (development only); the
+    /// binary warns about them once logging is up.
+    pub generated_secrets: Vec<&'static str>,
 }
 
 impl Config {
@@ -139,13 +142,15 @@ impl Config {
             ));
         }
 
-        let secrets = SecretSource {
+        let mut secrets = SecretSource {
             environment,
             data_dir: &data_dir,
+            generated: Vec::new(),
         };
         let jwt_secret = secrets.jwt_secret(var("TALLY_JWT_SECRET"))?;
         let data_key = secrets.data_key(var("TALLY_DATA_KEY"))?;
 
+        let generated_secrets = secrets.generated;
         Ok(Self {
             environment,
             listen,
@@ -156,6 +161,7 @@ impl Config {
             log_format,
             shutdown_grace: Duration::from_secs(shutdown_grace_secs),
             activity_retention: chrono::Duration::days(i64::from(activity_retention_days)),
+            generated_secrets,
         })
     }
 
@@ -193,10 +199,12 @@ fn sqlite_url(data_dir: &Path) -> String {
 struct SecretSource<'a> {
     environment: Environment,
     data_dir: &'a Path,
+    /// The variables that came from (or were written to) the data directory.
+    generated: Vec<&'static str>,
 }
 
 impl SecretSource<'_> {
-    fn jwt_secret(&self, value: Option<String>) -> Result<SecretBox<[u8]>, ConfigError> {
+    fn jwt_secret(&mut self, value: Option<String>) -> Result<SecretBox<[u8]>, ConfigError> {
         const VAR: &str = "TALLY_JWT_SECRET";
         let secret = match value {
             Some(value) => value.into_bytes(),
@@ -211,7 +219,7 @@ impl SecretSource<'_> {
         Ok(SecretBox::new(secret.into_boxed_slice()))
     }
 
-    fn data_key(&self, value: Option<String>) -> Result<DataKey, ConfigError> {
+    fn data_key(&mut self, value: Option<String>) -> Result<DataKey, ConfigError> {
         const VAR: &str = "TALLY_DATA_KEY";
         let hex_key = match value {
             Some(value) => value,
@@ -222,7 +230,7 @@ impl SecretSource<'_> {
     }
 
     /// Reads `data_dir/secrets/<file>`, creating it with 32 random bytes (hex) when absent.
-    fn generated(&self, var: &'static str, file: &str) -> Result<Vec<u8>, ConfigError> {
+    fn generated(&mut self, var: &'static str, file: &str) -> Result<Vec<u8>, ConfigError> {
         if self.environment == Environment::Production {
             return Err(ConfigError::Missing { var });
         }
@@ -232,6 +240,7 @@ impl SecretSource<'_> {
             path: path.clone(),
             source,
         };
+        self.generated.push(var);
         match std::fs::read(&path) {
             Ok(existing) => return Ok(existing.trim_ascii().to_vec()),
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
@@ -244,7 +253,6 @@ impl SecretSource<'_> {
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let encoded = hex::encode(bytes);
         write_private(&path, encoded.as_bytes()).map_err(io_error)?;
-        tracing::warn!(variable = var, path = %path.display(), "generated a development secret; set {var} in production");
         Ok(encoded.into_bytes())
     }
 }

@@ -30,6 +30,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let config = Config::from_env()?;
     telemetry::init(config.log_format);
+    for variable in &config.generated_secrets {
+        tracing::warn!(
+            variable,
+            data_dir = %config.data_dir.display(),
+            "using a development secret kept in the data directory; set {variable} in production"
+        );
+    }
     match cli.command {
         Some(Command::Migrate) => {
             db::connect_and_migrate(&config.database_url).await?;
