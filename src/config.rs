@@ -313,6 +313,8 @@ mod tests {
             ("TALLY_LOG_FORMAT", "xml"),
             ("DATABASE_URL", "mysql://x"),
             ("TALLY_DATA_KEY", "abc"),
+            ("TALLY_ACTIVITY_RETENTION_DAYS", "0"),
+            ("TALLY_ACTIVITY_RETENTION_DAYS", "ninety"),
         ] {
             let error = config_with(&[
                 ("TALLY_JWT_SECRET", JWT),

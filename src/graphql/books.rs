@@ -212,12 +212,12 @@ impl BookQuery {
         #[graphql(desc = "At most 100; 20 when not given.")] first: Option<i32>,
         after: Option<String>,
         kind: Option<BookKind>,
-        #[graphql(default = false)] include_archived: bool,
+        #[graphql(default_with = "Some(false)")] include_archived: Option<bool>,
     ) -> async_graphql::Result<Connection<Cursor, Book>> {
         let page = PageArgs::parse(first, after.as_deref())?;
         let filter = BookFilter {
             kind: kind.map(Into::into),
-            include_archived,
+            include_archived: include_archived.unwrap_or(false),
         };
         let found = books::list_books(
             &state(ctx)?.db,

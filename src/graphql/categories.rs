@@ -12,7 +12,7 @@ use crate::{
         books::change,
         context::{actor, state},
         guards::BookRoleGuard,
-        loaders::{CategoriesKey, loaders},
+        loaders::{CategoriesKey, forget_categories, loaders},
     },
     service::categories::{self, CategoryChanges, CategoryInput},
 };
@@ -101,6 +101,7 @@ impl CategoryMutation {
             input,
         )
         .await?;
+        forget_categories(loaders(ctx)?);
         Ok(Category(row))
     }
 
@@ -121,12 +122,14 @@ impl CategoryMutation {
         };
         let row = categories::update(&state(ctx)?.db, &actor(ctx)?, parse_id(&id, "id")?, changes)
             .await?;
+        forget_categories(loaders(ctx)?);
         Ok(Category(row))
     }
 
     /// Deletes a book's category (ADMIN and up). Entries that use it keep it.
     async fn delete_category(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Category> {
         let row = categories::delete(&state(ctx)?.db, &actor(ctx)?, parse_id(&id, "id")?).await?;
+        forget_categories(loaders(ctx)?);
         Ok(Category(row))
     }
 }

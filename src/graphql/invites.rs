@@ -18,7 +18,7 @@ use crate::{
     },
     service::{
         books,
-        invites::{self, InviteInput, Redeem},
+        invites::{self, DEFAULT_EXPIRES_IN_HOURS, InviteInput, Redeem},
     },
 };
 
@@ -95,14 +95,19 @@ impl InviteMutation {
         &self,
         ctx: &Context<'_>,
         book_id: ID,
-        #[graphql(default_with = "MemberRole::Writer")] role: MemberRole,
-        #[graphql(default = 72, desc = "1 to 720 hours.")] expires_in_hours: i32,
+        #[graphql(default_with = "Some(MemberRole::Writer)")] role: Option<MemberRole>,
+        #[graphql(
+            default_with = "Some(DEFAULT_EXPIRES_IN_HOURS)",
+            desc = "1 to 720 hours."
+        )]
+        expires_in_hours: Option<i32>,
         #[graphql(desc = "How many people may join with it; no limit when not given.")]
         max_uses: Option<i32>,
     ) -> async_graphql::Result<CreatedInvite> {
+        // Explicit nulls (an unset variable) mean the defaults too.
         let input = InviteInput {
-            role: role.into(),
-            expires_in_hours,
+            role: role.unwrap_or(MemberRole::Writer).into(),
+            expires_in_hours: expires_in_hours.unwrap_or(DEFAULT_EXPIRES_IN_HOURS),
             max_uses,
         };
         let created = invites::create(
@@ -142,8 +147,8 @@ impl InviteMutation {
             }
         };
         let (db, actor) = (&state(ctx)?.db, actor(ctx)?);
-        let book = invites::join(db, &actor, redeem).await?;
+        let book_id = invites::join(db, &actor, redeem).await?;
         forget_memberships(loaders(ctx)?);
-        Book::wrap(ctx, books::get_book(db, &actor, book.id).await?).await
+        Book::wrap(ctx, books::get_book(db, &actor, book_id).await?).await
     }
 }

@@ -51,6 +51,11 @@ pub fn forget_memberships(loaders: &Loaders) {
     loaders.clear::<RosterKey>();
 }
 
+/// Forgets the request's cached category lists after a mutation changed a category.
+pub fn forget_categories(loaders: &Loaders) {
+    loaders.clear::<CategoriesKey>();
+}
+
 /// A user's public profile by user id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UserKey(pub Uuid);

@@ -15,10 +15,11 @@
 //! Existence is never leaked: an actor who is not a member gets NOT_FOUND, exactly as for a book
 //! that does not exist; a member whose role is too low gets FORBIDDEN.
 //!
-//! Locking: `require_write` takes `SELECT … FOR UPDATE` on the actor's membership and the book
-//! row, so writes to one book are serialized (on PostgreSQL; SQLite has one writer anyway). A
-//! role change therefore cannot interleave with a check of that role, and membership counts
-//! read after the lock are exact.
+//! Locking: `require_write` (and [`lock_book`], for joining) takes `SELECT … FOR UPDATE` on the
+//! book row before reading anything else of the book, so writes to one book are serialized (on
+//! PostgreSQL; SQLite has one writer anyway). A role change therefore cannot interleave with a
+//! check of that role, membership counts read after the lock are exact, and since every writer
+//! takes this same first lock, two writers queue instead of deadlocking.
 
 use entity::{book, enums::Role, membership};
 use sea_orm::{
@@ -109,10 +110,6 @@ impl BookAccess {
     pub fn role(&self) -> Role {
         self.role
     }
-
-    pub fn into_parts(self) -> (book::Model, Role) {
-        (self.book, self.role)
-    }
 }
 
 /// Proof that `actor` may write to a live book with its role, obtained inside the transaction
@@ -135,8 +132,17 @@ pub async fn require(
     book_id: Uuid,
     min: Role,
 ) -> AppResult<BookAccess> {
-    let found = membership_with_book(actor.user_id, book_id).one(db).await?;
-    grant(actor, found, min)
+    let found = membership_of(book_id, actor.user_id)
+        .find_both_related(book::Entity)
+        .one(db)
+        .await?;
+    let (membership, book) = found.ok_or_else(book_not_found)?;
+    let role = check_role(Some(membership.role), min)?;
+    Ok(BookAccess {
+        actor: *actor,
+        book,
+        role,
+    })
 }
 
 /// Checks, inside `txn`, that `actor` may write to `book_id` with at least `min`: a writing
@@ -149,15 +155,19 @@ pub async fn require_write(
     min: Role,
 ) -> AppResult<WriteAccess> {
     require_writer(actor)?;
-    let found = membership_with_book(actor.user_id, book_id)
-        .lock_exclusive()
-        .one(txn)
-        .await?;
-    let access = grant(actor, found, min)?;
-    if access.book.archived_at.is_some() {
+    // The book row first, always: every writer takes this one lock before touching any other
+    // row of the book, so two writers can only queue, never deadlock.
+    let LockedBook(book) = lock_book(txn, book_id).await?;
+    let membership = membership_of(book_id, actor.user_id).one(txn).await?;
+    let role = check_role(membership.map(|m| m.role), min)?;
+    if book.archived_at.is_some() {
         return Err(archived());
     }
-    Ok(WriteAccess(access))
+    Ok(WriteAccess(BookAccess {
+        actor: *actor,
+        book,
+        role,
+    }))
 }
 
 /// The actor's access to each of their books that `refine` selects (it may filter, order and
@@ -183,6 +193,13 @@ pub async fn each_membership(
         .collect())
 }
 
+/// The query for `user_id`'s membership of `book_id` (at most one row: `uq_memberships_book_user`).
+pub fn membership_of(book_id: Uuid, user_id: Uuid) -> sea_orm::Select<membership::Entity> {
+    membership::Entity::find()
+        .filter(membership::Column::BookId.eq(book_id))
+        .filter(membership::Column::UserId.eq(user_id))
+}
+
 /// FORBIDDEN for a credential that may only read (a READ personal access token).
 pub fn require_writer(actor: &Actor) -> AppResult<()> {
     if actor.may_write() {
@@ -192,39 +209,27 @@ pub fn require_writer(actor: &Actor) -> AppResult<()> {
     }
 }
 
-/// Locks and returns a book by id, for writes by someone who is not (yet) a member: joining.
-pub async fn lock_book(txn: &DatabaseTransaction, book_id: Uuid) -> AppResult<book::Model> {
+/// A book whose row the holder's transaction has locked: its roster cannot change until that
+/// transaction ends.
+#[derive(Debug)]
+pub struct LockedBook(book::Model);
+
+impl std::ops::Deref for LockedBook {
+    type Target = book::Model;
+
+    fn deref(&self) -> &book::Model {
+        &self.0
+    }
+}
+
+/// Locks a book's row in `txn`, for writes by someone who is not (yet) a member: joining.
+pub async fn lock_book(txn: &DatabaseTransaction, book_id: Uuid) -> AppResult<LockedBook> {
     book::Entity::find_by_id(book_id)
         .lock_exclusive()
         .one(txn)
         .await?
+        .map(LockedBook)
         .ok_or_else(book_not_found)
-}
-
-/// The actor's membership inner-joined with its book: one statement for the whole check. (An
-/// inner join, because PostgreSQL refuses `FOR UPDATE` on the nullable side of an outer join.)
-fn membership_with_book(
-    user_id: Uuid,
-    book_id: Uuid,
-) -> sea_orm::SelectTwoRequired<membership::Entity, book::Entity> {
-    membership::Entity::find()
-        .filter(membership::Column::BookId.eq(book_id))
-        .filter(membership::Column::UserId.eq(user_id))
-        .find_both_related(book::Entity)
-}
-
-fn grant(
-    actor: &Actor,
-    found: Option<(membership::Model, book::Model)>,
-    min: Role,
-) -> AppResult<BookAccess> {
-    let (membership, book) = found.ok_or_else(book_not_found)?;
-    let role = check_role(Some(membership.role), min)?;
-    Ok(BookAccess {
-        actor: *actor,
-        book,
-        role,
-    })
 }
 
 #[cfg(test)]

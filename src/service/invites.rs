@@ -15,7 +15,7 @@
 //!   join runs with the book row locked, so concurrent redemptions can neither exceed
 //!   `max_uses` nor overfill the book.
 
-use entity::{book, enums::Role, invite};
+use entity::{enums::Role, invite};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -34,6 +34,8 @@ use crate::{
     },
 };
 
+/// How long an invite stays open unless asked otherwise: three days.
+pub const DEFAULT_EXPIRES_IN_HOURS: i32 = 72;
 /// The longest an invite may stay open: a month.
 pub const MAX_EXPIRES_IN_HOURS: i32 = 24 * 30;
 
@@ -157,12 +159,8 @@ pub enum Redeem<'a> {
 }
 
 /// Adds the actor to the invite's book with the invite's role, and uses the invite up once.
-/// Returns the book joined.
-pub async fn join(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    redeem: Redeem<'_>,
-) -> AppResult<book::Model> {
+/// Returns the id of the book joined.
+pub async fn join(db: &DatabaseConnection, actor: &Actor, redeem: Redeem<'_>) -> AppResult<Uuid> {
     access::require_writer(actor)?;
     let lookup = match redeem {
         Redeem::Code(code) => {
@@ -200,7 +198,7 @@ pub async fn join(
         return Err(invite_not_found());
     }
     txn.commit().await?;
-    Ok(book)
+    Ok(book.id)
 }
 
 /// Not revoked, not expired at `at`, not used up.

@@ -29,7 +29,7 @@ use crate::{
     error::{AppError, AppResult},
     service::{
         Actor,
-        access::{self, WriteAccess},
+        access::{self, LockedBook, WriteAccess},
         activity::{self, Action, Event},
         books::{self, member_count},
         now,
@@ -193,22 +193,18 @@ pub async fn transfer_ownership(
     Ok(txn.commit().await?)
 }
 
-/// Adds `user_id` to a book locked by the caller (see [`access::lock_book`]) with `role`:
-/// CONFLICT when they are already in it or it is full. The one way into an existing book.
+/// Adds `user_id` to a book locked by the caller's transaction with `role`: CONFLICT when they
+/// are already in it, or it is full or archived. The one way into an existing book.
 pub async fn admit(
     txn: &DatabaseTransaction,
-    book: &book::Model,
+    book: &LockedBook,
     user_id: Uuid,
     role: Role,
 ) -> AppResult<membership::Model> {
     if book.archived_at.is_some() {
         return Err(access::archived());
     }
-    let already = membership::Entity::find()
-        .filter(membership::Column::BookId.eq(book.id))
-        .filter(membership::Column::UserId.eq(user_id))
-        .one(txn)
-        .await?;
+    let already = access::membership_of(book.id, user_id).one(txn).await?;
     if already.is_some() {
         return Err(AppError::conflict("you are already a member of this book"));
     }
@@ -237,9 +233,7 @@ async fn find_member(
     book_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<membership::Model> {
-    membership::Entity::find()
-        .filter(membership::Column::BookId.eq(book_id))
-        .filter(membership::Column::UserId.eq(user_id))
+    access::membership_of(book_id, user_id)
         .one(db)
         .await?
         .ok_or(AppError::NotFound { entity: "member" })

@@ -5,10 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod activity;
 mod books;
+mod categories;
 mod database;
 mod helpers;
 mod http_surface;
+mod invites;
+mod isolation;
 mod members;
+mod roles_matrix;
 mod schema_file;
 mod websocket;
