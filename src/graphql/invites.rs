@@ -146,9 +146,9 @@ impl InviteMutation {
                 return Err(AppError::bad_input("code", "give either code or linkToken").into());
             }
         };
-        let (db, actor) = (&state(ctx)?.db, actor(ctx)?);
-        let book_id = invites::join(db, &actor, redeem).await?;
+        let (state, actor) = (state(ctx)?, actor(ctx)?);
+        let book_id = invites::join(state, &actor, redeem).await?;
         forget_memberships(loaders(ctx)?);
-        Book::wrap(ctx, books::get_book(db, &actor, book_id).await?).await
+        Book::wrap(ctx, books::get_book(&state.db, &actor, book_id).await?).await
     }
 }

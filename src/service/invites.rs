@@ -31,7 +31,9 @@ use crate::{
         access::{self, BookAccess},
         accounts::unique_violation_or,
         members, now,
+        throttle::{self, Subject},
     },
+    state::AppState,
 };
 
 /// How long an invite stays open unless asked otherwise: three days.
@@ -160,8 +162,27 @@ pub enum Redeem<'a> {
 
 /// Adds the actor to the invite's book with the invite's role, and uses the invite up once.
 /// Returns the id of the book joined.
-pub async fn join(db: &DatabaseConnection, actor: &Actor, redeem: Redeem<'_>) -> AppResult<Uuid> {
+///
+/// Codes are short (about 40 bits), so failed attempts are throttled per user: guessing codes
+/// is a login-style attack on every live invite at once.
+pub async fn join(state: &AppState, actor: &Actor, redeem: Redeem<'_>) -> AppResult<Uuid> {
     access::require_writer(actor)?;
+    let guesses = [Subject::invite_guesses(&state.keys.pii, actor.user_id)];
+    throttle::check(&state.db, &guesses, now()).await?;
+    match redeem_invite(&state.db, actor, redeem).await {
+        Err(AppError::NotFound { entity }) => {
+            throttle::record_failure(&state.db, &guesses, now()).await?;
+            Err(AppError::NotFound { entity })
+        }
+        joined => joined,
+    }
+}
+
+async fn redeem_invite(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    redeem: Redeem<'_>,
+) -> AppResult<Uuid> {
     let lookup = match redeem {
         Redeem::Code(code) => {
             let code = InviteCode::parse(code).map_err(|_| invite_not_found())?;

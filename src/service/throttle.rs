@@ -1,4 +1,5 @@
-//! Throttling failed logins, shared by every instance through the database.
+//! Throttling failed logins (and other guessing, such as invite codes), shared by every
+//! instance through the database.
 //!
 //! Each failure is recorded under keyed hashes of the email and of the client address (raw
 //! values never reach the table). A subject with `limit` failures inside the window is refused
@@ -28,6 +29,8 @@ pub const WINDOW: Duration = Duration::minutes(15);
 pub const MAX_FAILURES_PER_EMAIL: u64 = 10;
 /// Failures allowed per client address inside the window.
 pub const MAX_FAILURES_PER_ADDRESS: u64 = 50;
+/// Unknown or dead invite codes one user may try inside the window.
+pub const MAX_INVITE_GUESSES_PER_USER: u64 = 20;
 
 /// Something failures are counted against.
 pub struct Subject {
@@ -47,6 +50,14 @@ impl Subject {
         Self {
             hash: pii.subject_hash("client", &address.to_string()),
             limit: MAX_FAILURES_PER_ADDRESS,
+        }
+    }
+
+    /// A user's failed `joinBook` attempts (invite codes are short enough to guess at).
+    pub fn invite_guesses(pii: &PiiCipher, user_id: Uuid) -> Self {
+        Self {
+            hash: pii.subject_hash("invite-guess", &user_id.to_string()),
+            limit: MAX_INVITE_GUESSES_PER_USER,
         }
     }
 }

@@ -310,3 +310,36 @@ async fn only_admins_see_the_invites() {
         .await;
     assert_eq!(error_code(&response), Some("FORBIDDEN"));
 }
+
+#[tokio::test]
+async fn guessing_invite_codes_is_throttled_per_user() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("Owner").await;
+    let guesser = app.register("Guesser").await;
+    let book = create_book(&app, &owner, "Club").await;
+    let created = create_invite(&app, &owner, json!({ "book": book })).await;
+
+    for _ in 0..20 {
+        let wrong = app
+            .gql_user(&guesser, JOIN_BY_CODE, json!({ "code": "ZZZZZZZZ" }))
+            .await;
+        assert_eq!(error_code(&wrong), Some("NOT_FOUND"), "{wrong}");
+    }
+    // The budget is spent: even the right code waits now, and says for how long.
+    let right = app
+        .gql_user(&guesser, JOIN_BY_CODE, json!({ "code": created["code"] }))
+        .await;
+    assert_eq!(error_code(&right), Some("RATE_LIMITED"), "{right}");
+    assert!(
+        right["errors"][0]["extensions"]["retryAfter"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    // Other users are not affected.
+    let bob = app.register("Bob").await;
+    let joined = app
+        .gql_user(&bob, JOIN_BY_CODE, json!({ "code": created["code"] }))
+        .await;
+    assert!(ok(&joined)["joinBook"]["id"].is_string(), "{joined}");
+}
