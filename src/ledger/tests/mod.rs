@@ -5,6 +5,7 @@
 //! optimal plans), the property compares against it, in the spirit of TigerBeetle's auditor.
 
 mod balance_props;
+mod purity;
 mod settle_props;
 mod split_props;
 mod strategies;
