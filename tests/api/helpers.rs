@@ -24,6 +24,7 @@ pub struct TestApp {
     pub statements: tally::db::StatementCounter,
     database: TestDatabase,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 enum TestDatabase {
@@ -148,7 +149,7 @@ impl TestApp {
         let db = app.state().db.clone();
         let statements = app.state().statements.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async move {
+        let server = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
         Self {
@@ -158,6 +159,7 @@ impl TestApp {
             statements,
             database,
             stop: Some(stop),
+            server: Some(server),
         }
     }
 
@@ -202,6 +204,19 @@ impl TestApp {
             .send()
             .await
             .expect("send GET request")
+    }
+}
+
+impl TestApp {
+    /// Sends the stop signal and waits for the server to finish, as SIGTERM would.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await?,
+            None => Ok(()),
+        }
     }
 }
 

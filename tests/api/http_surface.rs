@@ -96,3 +96,33 @@ async fn oversized_bodies_are_refused() {
         .unwrap();
     assert_eq!(response.status(), 413);
 }
+
+#[tokio::test]
+async fn batched_requests_are_refused() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .json(&json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn a_stop_signal_ends_the_server_cleanly_and_closes_the_port() {
+    let mut app = TestApp::spawn().await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let grace = std::time::Duration::from_secs(2 + 3);
+    tokio::time::timeout(grace, app.stop())
+        .await
+        .expect("the server stops within its grace period")
+        .expect("the server stops without an error");
+    let after = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await;
+    assert!(after.is_err(), "the port still answers after the stop");
+}
