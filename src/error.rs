@@ -109,6 +109,27 @@ impl AppError {
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         Self::Internal(error.into())
     }
+
+    /// Maps a unique violation from a write that can only violate `constraint` to `conflict()`,
+    /// and anything else to an internal error. PostgreSQL names the constraint in its message;
+    /// SQLite names only the indexed columns, so there any unique violation of the statement
+    /// counts, which is why callers use this on writes guarded by one unique index.
+    pub fn unique_violation_or(
+        error: sea_orm::DbErr,
+        constraint: &str,
+        conflict: impl FnOnce() -> AppError,
+    ) -> AppError {
+        let names_constraint = error.to_string().contains(constraint);
+        let is_unique_violation = matches!(
+            error.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        );
+        if names_constraint || is_unique_violation {
+            conflict()
+        } else {
+            error.into()
+        }
+    }
 }
 
 impl From<sea_orm::DbErr> for AppError {

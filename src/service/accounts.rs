@@ -93,7 +93,9 @@ pub async fn register(
     }
     .insert(&txn)
     .await
-    .map_err(|error| unique_violation_or(error, "uq_users_email_blind_index", email_taken))?;
+    .map_err(|error| {
+        AppError::unique_violation_or(error, "uq_users_email_blind_index", email_taken)
+    })?;
     let currency = Currency::parse(DEFAULT_CURRENCY).map_err(AppError::internal)?;
     books::insert_book(
         &txn,
@@ -115,27 +117,6 @@ fn email_taken() -> AppError {
     AppError::Conflict {
         message: "an account with this email already exists".into(),
         current_version: None,
-    }
-}
-
-/// Maps a unique violation of `constraint` to `conflict()`, anything else to an internal error.
-pub fn unique_violation_or(
-    error: sea_orm::DbErr,
-    constraint: &str,
-    conflict: impl FnOnce() -> AppError,
-) -> AppError {
-    let message = error.to_string();
-    // PostgreSQL names the constraint; SQLite names the indexed columns instead, so also match
-    // the "UNIQUE constraint failed" wording of the one index the insert can violate.
-    if message.contains(constraint)
-        || matches!(
-            error.sql_err(),
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-        )
-    {
-        conflict()
-    } else {
-        AppError::from(error)
     }
 }
 

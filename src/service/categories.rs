@@ -20,7 +20,6 @@ use crate::{
     service::{
         Actor,
         access::{self, WriteAccess},
-        accounts::unique_violation_or,
         books::{optional_text, required_text},
         now,
     },
@@ -206,7 +205,7 @@ fn name_taken() -> AppError {
 
 /// The unique index catches what the check above cannot: a concurrent insert of the same name.
 fn name_taken_on_race(error: sea_orm::DbErr) -> AppError {
-    unique_violation_or(error, "uq_categories_book_name", name_taken)
+    AppError::unique_violation_or(error, "uq_categories_book_name", name_taken)
 }
 
 /// A colour as `#RRGGBB` (stored upper-case); blank means none.

@@ -29,7 +29,6 @@ use crate::{
     service::{
         Actor,
         access::{self, BookAccess},
-        accounts::unique_violation_or,
         members, now,
         throttle::{self, Subject},
     },
@@ -103,7 +102,7 @@ pub async fn create(
     .await
     // Two live codes colliding is a one-in-billions event; the admin can simply try again.
     .map_err(|error| {
-        unique_violation_or(error, "uq_invites_code", || {
+        AppError::unique_violation_or(error, "uq_invites_code", || {
             AppError::conflict("could not allocate an invite code; try again")
         })
     })?;
