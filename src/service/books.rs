@@ -16,8 +16,8 @@ use entity::{
     member_balance, membership,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -213,19 +213,7 @@ pub async fn update_book(
         return Ok(before);
     }
     active.updated_at = Set(now());
-    let after = active.update(&txn).await?;
-    activity::record(
-        &txn,
-        Event {
-            book_id,
-            actor_id: actor.user_id,
-            action: Action::BookUpdated,
-            subject_id: book_id,
-            before: Some(snapshot(&before)),
-            after: Some(snapshot(&after)),
-        },
-    )
-    .await?;
+    let after = update_recorded(&txn, actor, &before, active, Action::BookUpdated).await?;
     txn.commit().await?;
     Ok(after)
 }
@@ -244,20 +232,33 @@ pub async fn archive_book(
     let mut active: book::ActiveModel = before.clone().into();
     active.archived_at = Set(Some(at));
     active.updated_at = Set(at);
-    let after = active.update(&txn).await?;
+    let after = update_recorded(&txn, actor, &before, active, Action::BookArchived).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Writes a change to a book and records `action` with the before/after snapshots, in the
+/// caller's transaction, so the log never disagrees with the row.
+async fn update_recorded(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    before: &book::Model,
+    active: book::ActiveModel,
+    action: Action,
+) -> AppResult<book::Model> {
+    let after = active.update(txn).await?;
     activity::record(
-        &txn,
+        txn,
         Event {
-            book_id,
+            book_id: before.id,
             actor_id: actor.user_id,
-            action: Action::BookArchived,
-            subject_id: book_id,
-            before: Some(snapshot(&before)),
+            action,
+            subject_id: before.id,
+            before: Some(snapshot(before)),
             after: Some(snapshot(&after)),
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(after)
 }
 
