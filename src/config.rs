@@ -18,7 +18,7 @@ use std::{
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox};
 
-use crate::auth::pii::DataKey;
+use crate::auth::pii::{DataKey, KeyId, PiiCipher};
 
 /// Minimum length of the JWT signing secret: HS256 needs at least its output size (RFC 7518 §3.2).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -63,8 +63,8 @@ pub struct Config {
     pub database_url: String,
     /// HS256 signing key for access tokens, at least [`MIN_JWT_SECRET_BYTES`] long.
     pub jwt_secret: SecretBox<[u8]>,
-    /// Master key for PII encryption and blind indexes (32 bytes, given as 64 hex digits).
-    pub data_key: DataKey,
+    /// The PII keys: the current one (`TALLY_DATA_KEY`) and retired ones still read.
+    pub data_keys: DataKeys,
     pub log_format: LogFormat,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_grace: Duration,
@@ -148,7 +148,14 @@ impl Config {
             generated: Vec::new(),
         };
         let jwt_secret = secrets.jwt_secret(var("TALLY_JWT_SECRET"))?;
-        let data_key = secrets.data_key(var("TALLY_DATA_KEY"))?;
+        let data_keys = DataKeys {
+            current_id: parse_key_id("TALLY_DATA_KEY_ID", var("TALLY_DATA_KEY_ID"))?,
+            current: secrets.data_key(var("TALLY_DATA_KEY"))?,
+            previous: parse_previous_keys(var("TALLY_DATA_KEYS_PREVIOUS"))?,
+            index_key_id: var("TALLY_DATA_INDEX_KEY_ID")
+                .map(|value| parse_key_id("TALLY_DATA_INDEX_KEY_ID", Some(value)))
+                .transpose()?,
+        };
 
         let generated_secrets = secrets.generated;
         Ok(Self {
@@ -157,7 +164,7 @@ impl Config {
             data_dir,
             database_url,
             jwt_secret,
-            data_key,
+            data_keys,
             log_format,
             shutdown_grace: Duration::from_secs(shutdown_grace_secs),
             activity_retention: chrono::Duration::days(i64::from(activity_retention_days)),
@@ -169,6 +176,63 @@ impl Config {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
+}
+
+/// The keys that protect personal data at rest, so they can rotate: new ciphertexts use the
+/// current key; rows written under a retired key stay readable while it is listed; blind indexes
+/// (email lookup, throttling) stay under one key across rotations, or every lookup would break.
+#[derive(Debug)]
+pub struct DataKeys {
+    /// `TALLY_DATA_KEY_ID` (default 1): the id stored beside each new ciphertext.
+    pub current_id: KeyId,
+    pub current: DataKey,
+    /// `TALLY_DATA_KEYS_PREVIOUS`: `id:hex` pairs, comma-separated, of retired keys.
+    pub previous: Vec<(KeyId, DataKey)>,
+    /// `TALLY_DATA_INDEX_KEY_ID`: the key that keys blind indexes; default the lowest id
+    /// configured (the key the first rows were indexed with).
+    pub index_key_id: Option<KeyId>,
+}
+
+impl DataKeys {
+    /// The cipher for all configured keys.
+    pub fn cipher(&self) -> Result<PiiCipher, ConfigError> {
+        let keys = std::iter::once((self.current_id, &self.current))
+            .chain(self.previous.iter().map(|(id, key)| (*id, key)));
+        let lowest = keys
+            .clone()
+            .map(|(id, _)| id)
+            .min()
+            .unwrap_or(self.current_id);
+        PiiCipher::with_keys(self.current_id, self.index_key_id.unwrap_or(lowest), keys)
+            .map_err(|error| invalid("TALLY_DATA_KEYS_PREVIOUS", error.to_string()))
+    }
+}
+
+fn parse_key_id(var: &'static str, value: Option<String>) -> Result<KeyId, ConfigError> {
+    let id: KeyId = parse_or(var, value, "1")?;
+    if id == 0 {
+        return Err(invalid(var, "key ids start at 1".into()));
+    }
+    Ok(id)
+}
+
+fn parse_previous_keys(value: Option<String>) -> Result<Vec<(KeyId, DataKey)>, ConfigError> {
+    const VAR: &str = "TALLY_DATA_KEYS_PREVIOUS";
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(|pair| {
+            let (id, hex_key) = pair.trim().split_once(':').ok_or_else(|| {
+                invalid(VAR, "expected id:hexkey pairs separated by commas".into())
+            })?;
+            let id = parse_key_id(VAR, Some(id.to_owned()))?;
+            let key =
+                DataKey::from_hex(hex_key).map_err(|error| invalid(VAR, error.to_string()))?;
+            Ok((id, key))
+        })
+        .collect()
 }
 
 fn invalid(var: &'static str, reason: String) -> ConfigError {
@@ -313,6 +377,8 @@ mod tests {
             ("TALLY_LOG_FORMAT", "xml"),
             ("DATABASE_URL", "mysql://x"),
             ("TALLY_DATA_KEY", "abc"),
+            ("TALLY_DATA_KEY_ID", "0"),
+            ("TALLY_DATA_KEYS_PREVIOUS", "2-deadbeef"),
             ("TALLY_ACTIVITY_RETENTION_DAYS", "0"),
             ("TALLY_ACTIVITY_RETENTION_DAYS", "ninety"),
         ] {
@@ -336,10 +402,10 @@ mod tests {
             first.jwt_secret.expose_secret(),
             second.jwt_secret.expose_secret()
         );
-        let key = first.data_key.to_hex();
+        let key = first.data_keys.current.to_hex();
         assert_eq!(
             key.expose_secret(),
-            second.data_key.to_hex().expose_secret()
+            second.data_keys.current.to_hex().expose_secret()
         );
         assert!(first.database_url.starts_with("sqlite://"));
         assert!(!format!("{first:?}").contains(key.expose_secret()));

@@ -26,14 +26,11 @@ pub struct Keys {
     pub pii: PiiCipher,
 }
 
-/// The id of the PII key that writes new ciphertexts; older ids stay readable after rotation.
-pub const CURRENT_PII_KEY_ID: u16 = 1;
-
 impl Keys {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         Ok(Self {
             jwt: JwtKeys::new(expose(&config.jwt_secret))?,
-            pii: PiiCipher::new(CURRENT_PII_KEY_ID, &config.data_key),
+            pii: config.data_keys.cipher()?,
         })
     }
 }

@@ -175,15 +175,15 @@ impl PiiCipher {
     /// and `index_key_id` keys the blind index and subject hashes (keep it unchanged across
     /// rotations of the write key; see the module docs). Both ids must be among `keys`, and no id
     /// may appear twice.
-    pub fn with_keys(
+    pub fn with_keys<'a>(
         write_key_id: KeyId,
         index_key_id: KeyId,
-        keys: impl IntoIterator<Item = (KeyId, DataKey)>,
+        keys: impl IntoIterator<Item = (KeyId, &'a DataKey)>,
     ) -> Result<Self, AuthError> {
         let mut ciphers = BTreeMap::new();
         let mut index = None;
         for (id, key) in keys {
-            if ciphers.insert(id, aes_from(&key)).is_some() {
+            if ciphers.insert(id, aes_from(key)).is_some() {
                 return Err(AuthError::WeakSecret("a data key id is configured twice"));
             }
             if id == index_key_id {
@@ -544,7 +544,7 @@ mod tests {
         let before = PiiCipher::new(1, &key(K1));
         let old = before.encrypt("carol@example.com", &a).unwrap();
 
-        let after = PiiCipher::with_keys(2, 1, [(1, key(K1)), (2, key(K2))]).unwrap();
+        let after = PiiCipher::with_keys(2, 1, [(1, &key(K1)), (2, &key(K2))]).unwrap();
         assert_eq!(
             after.decrypt(old.key_id, &old.ciphertext, &a).unwrap(),
             "carol@example.com"
@@ -573,9 +573,9 @@ mod tests {
 
     #[test]
     fn with_keys_checks_its_ids() {
-        assert!(PiiCipher::with_keys(3, 1, [(1, key(K1)), (2, key(K2))]).is_err());
-        assert!(PiiCipher::with_keys(1, 3, [(1, key(K1)), (2, key(K2))]).is_err());
-        assert!(PiiCipher::with_keys(1, 1, [(1, key(K1)), (1, key(K2))]).is_err());
+        assert!(PiiCipher::with_keys(3, 1, [(1, &key(K1)), (2, &key(K2))]).is_err());
+        assert!(PiiCipher::with_keys(1, 3, [(1, &key(K1)), (2, &key(K2))]).is_err());
+        assert!(PiiCipher::with_keys(1, 1, [(1, &key(K1)), (1, &key(K2))]).is_err());
     }
 
     #[test]

@@ -77,23 +77,17 @@ pub async fn register(
 
     let id = Uuid::now_v7();
     let at = now();
-    let pii = &state.keys.pii;
-    let sealed_email = pii.encrypt(email.as_str(), &aad(EMAIL_COLUMN, id))?;
-    let sealed_name = pii.encrypt(name.as_str(), &aad(NAME_COLUMN, id))?;
-    let txn = state.db.begin().await?;
-    let row = user::ActiveModel {
+    let mut row = user::ActiveModel {
         id: Set(id),
-        email_ciphertext: Set(sealed_email.ciphertext),
-        name_ciphertext: Set(sealed_name.ciphertext),
-        pii_key_id: Set(i16::try_from(sealed_email.key_id).map_err(AppError::internal)?),
         email_blind_index: Set(blind_index.to_vec()),
         password_hash: Set(password_hash),
         created_at: Set(at),
         updated_at: Set(at),
-    }
-    .insert(&txn)
-    .await
-    .map_err(|error| {
+        ..Default::default()
+    };
+    seal(state, &mut row, id, email.as_str(), name.as_str())?;
+    let txn = state.db.begin().await?;
+    let row = row.insert(&txn).await.map_err(|error| {
         AppError::unique_violation_or(error, "uq_users_email_blind_index", email_taken)
     })?;
     let currency = Currency::parse(DEFAULT_CURRENCY).map_err(AppError::internal)?;
@@ -111,6 +105,37 @@ pub async fn register(
     let session = sessions::start(state, &txn, id, None).await?;
     txn.commit().await?;
     Ok((reveal(state, &row)?, session))
+}
+
+/// Encrypts email and name together under the current write key: a row's two ciphertexts
+/// always share the key id stored beside them.
+fn seal(
+    state: &AppState,
+    row: &mut user::ActiveModel,
+    id: Uuid,
+    email: &str,
+    name: &str,
+) -> AppResult<()> {
+    let pii = &state.keys.pii;
+    let email = pii.encrypt(email, &aad(EMAIL_COLUMN, id))?;
+    let name = pii.encrypt(name, &aad(NAME_COLUMN, id))?;
+    row.email_ciphertext = Set(email.ciphertext);
+    row.name_ciphertext = Set(name.ciphertext);
+    row.pii_key_id = Set(i16::try_from(email.key_id).map_err(AppError::internal)?);
+    Ok(())
+}
+
+/// Re-encrypts a row written under a retired key, so a key can be dropped once every active
+/// user has been seen. Returns the row as stored.
+async fn reseal_if_stale(state: &AppState, row: user::Model) -> AppResult<user::Model> {
+    let key_id = u16::try_from(row.pii_key_id).map_err(AppError::internal)?;
+    if !state.keys.pii.needs_reencrypt(key_id) {
+        return Ok(row);
+    }
+    let plain = reveal(state, &row)?;
+    let mut active: user::ActiveModel = row.into();
+    seal(state, &mut active, plain.id, &plain.email, &plain.name)?;
+    Ok(active.update(&state.db).await?)
 }
 
 fn email_taken() -> AppError {
@@ -160,6 +185,7 @@ pub async fn login(
         return Err(AppError::Unauthenticated);
     };
     throttle::clear(&state.db, &subjects[0]).await?;
+    let row = reseal_if_stale(state, row).await?;
     let txn = state.db.begin().await?;
     let session = sessions::start(state, &txn, row.id, None).await?;
     txn.commit().await?;
@@ -187,12 +213,9 @@ pub async fn update_profile(state: &AppState, actor: &Actor, name: &str) -> AppR
     require_write(actor)?;
     let name = UserName::parse(name)?;
     let row = load(state, actor.user_id).await?;
-    let sealed = state
-        .keys
-        .pii
-        .encrypt(name.as_str(), &aad(NAME_COLUMN, row.id))?;
+    let email = reveal(state, &row)?.email;
     let mut active: user::ActiveModel = row.into();
-    active.name_ciphertext = Set(sealed.ciphertext);
+    seal(state, &mut active, actor.user_id, &email, name.as_str())?;
     active.updated_at = Set(now());
     let row = active.update(&state.db).await?;
     reveal(state, &row)

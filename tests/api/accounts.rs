@@ -524,3 +524,59 @@ async fn stored_users_hold_no_plaintext_email_or_name() {
         }
     }
 }
+
+/// A second data key, as an operator would generate for a rotation.
+const NEW_DATA_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
+
+#[tokio::test]
+async fn rotating_the_data_key_keeps_every_account_readable_and_reseals_on_login() {
+    let mut app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let old_key = format!("1:{}", crate::helpers::TEST_DATA_KEY);
+    app.restart_with(&[
+        ("TALLY_DATA_KEY", NEW_DATA_KEY),
+        ("TALLY_DATA_KEY_ID", "2"),
+        ("TALLY_DATA_KEYS_PREVIOUS", &old_key),
+    ])
+    .await;
+
+    // Email lookup (the blind index stays under key 1) and decryption of the old row both work.
+    let login = app
+        .gql(LOGIN, json!({ "email": alice.email, "password": PASSWORD }))
+        .await;
+    assert_eq!(login["data"]["login"]["user"]["name"], "Alice", "{login}");
+    let key_ids = || async {
+        let rows = app
+            .db
+            .query_all_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT pii_key_id FROM users".to_owned(),
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| row.try_get_by_index::<i16>(0).unwrap())
+            .collect::<Vec<_>>()
+    };
+    // Logging in re-encrypted the row under the new key.
+    assert_eq!(key_ids().await, vec![2]);
+    let token = login["data"]["login"]["accessToken"].as_str().unwrap();
+    let renamed = app
+        .gql_as(
+            Some(token),
+            r#"mutation { updateProfile(name: "Alice R") { name email } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        renamed["data"]["updateProfile"]["email"],
+        alice.email.as_str(),
+        "{renamed}"
+    );
+
+    // The blind index stays under key 1 across the rotation, so email login still works.
+    let again = app
+        .gql(LOGIN, json!({ "email": alice.email, "password": PASSWORD }))
+        .await;
+    assert_eq!(again["data"]["login"]["user"]["name"], "Alice R", "{again}");
+}

@@ -13,7 +13,7 @@ use tally::{config::Config, startup::Application};
 
 /// A fixed development key pair: tests must not depend on generated secrets.
 pub const TEST_JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
-const TEST_DATA_KEY: &str = "8f4e2a1c9b7d6e5f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f";
+pub const TEST_DATA_KEY: &str = "8f4e2a1c9b7d6e5f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f";
 
 pub struct TestApp {
     pub address: String,
@@ -25,6 +25,41 @@ pub struct TestApp {
     database: TestDatabase,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    database_url: String,
+}
+
+/// One running server and the handles to reach and stop it.
+struct Server {
+    address: String,
+    db: DatabaseConnection,
+    statements: tally::db::StatementCounter,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    async fn start(database_url: &str, overrides: &[(&str, &str)]) -> Self {
+        let data_dir =
+            std::env::temp_dir().join(format!("tally-test-data-{}", uuid::Uuid::new_v4()));
+        let config = test_config(database_url, &data_dir.to_string_lossy(), overrides);
+        let app = Application::build(config)
+            .await
+            .expect("build the application");
+        let address = format!("http://{}", app.local_addr().expect("bound address"));
+        let db = app.state().db.clone();
+        let statements = app.state().statements.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            address,
+            db,
+            statements,
+            stop,
+            task,
+        }
+    }
 }
 
 enum TestDatabase {
@@ -139,28 +174,29 @@ impl TestApp {
     /// Starts a server on a fresh database with extra environment variables.
     pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
         let (database, url) = TestDatabase::create().await;
-        let data_dir =
-            std::env::temp_dir().join(format!("tally-test-data-{}", uuid::Uuid::new_v4()));
-        let config = test_config(&url, &data_dir.to_string_lossy(), overrides);
-        let app = Application::build(config)
-            .await
-            .expect("build the application");
-        let address = format!("http://{}", app.local_addr().expect("bound address"));
-        let db = app.state().db.clone();
-        let statements = app.state().statements.clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until(async move {
-            let _ = stopped.await;
-        }));
+        let server = Server::start(&url, overrides).await;
         Self {
-            address,
+            address: server.address,
             client: reqwest::Client::new(),
-            db,
-            statements,
+            db: server.db,
+            statements: server.statements,
             database,
-            stop: Some(stop),
-            server: Some(server),
+            database_url: url,
+            stop: Some(server.stop),
+            server: Some(server.task),
         }
+    }
+
+    /// Stops the server and starts a new one on the same database with other settings, as an
+    /// operator restarting with a changed configuration would.
+    pub async fn restart_with(&mut self, overrides: &[(&str, &str)]) {
+        self.stop().await.expect("the old server stops cleanly");
+        let server = Server::start(&self.database_url, overrides).await;
+        self.address = server.address;
+        self.db = server.db;
+        self.statements = server.statements;
+        self.stop = Some(server.stop);
+        self.server = Some(server.task);
     }
 
     pub fn is_postgres(&self) -> bool {
