@@ -66,6 +66,9 @@ pub struct Config {
     /// The PII keys: the current one (`TALLY_DATA_KEY`) and retired ones still read.
     pub data_keys: DataKeys,
     pub log_format: LogFormat,
+    /// `TALLY_CORS_ORIGINS`: browser origins (comma-separated, e.g. `https://app.example`)
+    /// allowed to call the API cross-origin. Empty: same-origin only.
+    pub cors_origins: Vec<String>,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_grace: Duration,
     /// How long activity log rows are kept (`TALLY_ACTIVITY_RETENTION_DAYS`, default 90).
@@ -115,6 +118,7 @@ impl Config {
             }
             None => sqlite_url(&data_dir),
         };
+        let cors_origins = parse_origins(var("TALLY_CORS_ORIGINS"))?;
         let log_format = match var("TALLY_LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -166,6 +170,7 @@ impl Config {
             jwt_secret,
             data_keys,
             log_format,
+            cors_origins,
             shutdown_grace: Duration::from_secs(shutdown_grace_secs),
             activity_retention: chrono::Duration::days(i64::from(activity_retention_days)),
             generated_secrets,
@@ -231,6 +236,37 @@ fn parse_previous_keys(value: Option<String>) -> Result<Vec<(KeyId, DataKey)>, C
             let key =
                 DataKey::from_hex(hex_key).map_err(|error| invalid(VAR, error.to_string()))?;
             Ok((id, key))
+        })
+        .collect()
+}
+
+/// Origins are compared byte for byte by browsers, so each must be exactly `scheme://host[:port]`.
+fn parse_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    const VAR: &str = "TALLY_CORS_ORIGINS";
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .ok_or_else(|| {
+                    invalid(
+                        VAR,
+                        format!("`{origin}` must start with http:// or https://"),
+                    )
+                })?;
+            if rest.is_empty() || rest.contains(['/', '?', '#', ' ', '*']) {
+                return Err(invalid(
+                    VAR,
+                    format!("`{origin}` must be scheme://host[:port], with no path or wildcard"),
+                ));
+            }
+            Ok(origin.to_owned())
         })
         .collect()
 }
@@ -378,6 +414,8 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("TALLY_DATA_KEY", "abc"),
             ("TALLY_DATA_KEY_ID", "0"),
+            ("TALLY_CORS_ORIGINS", "https://app.example/path"),
+            ("TALLY_CORS_ORIGINS", "*"),
             ("TALLY_DATA_KEYS_PREVIOUS", "2-deadbeef"),
             ("TALLY_ACTIVITY_RETENTION_DAYS", "0"),
             ("TALLY_ACTIVITY_RETENTION_DAYS", "ninety"),

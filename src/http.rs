@@ -18,11 +18,12 @@ use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, Graph
 use axum::{
     Router,
     extract::{ConnectInfo, State, WebSocketUpgrade},
-    http::{HeaderMap, HeaderValue, Request, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
 use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     timeout::TimeoutLayer,
@@ -49,6 +50,7 @@ struct HttpState {
 
 /// Builds the router serving `schema`.
 pub fn router(app: AppState, schema: TallySchema) -> Router {
+    let cors = cors(&app.config.cors_origins);
     let state = HttpState { app, schema };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
@@ -57,6 +59,7 @@ pub fn router(app: AppState, schema: TallySchema) -> Router {
         .route("/readyz", get(readyz))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(cors)
         .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, REQUEST_TIMEOUT))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -68,6 +71,22 @@ pub fn router(app: AppState, schema: TallySchema) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Lets the configured single-page-app origins call `/graphql` from the browser. Credentials
+/// travel in the `Authorization` header, never cookies, so no `Allow-Credentials` is needed;
+/// with no origins configured, browsers get no CORS grant at all (same-origin only).
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(3600))
 }
 
 async fn graphiql() -> Html<String> {

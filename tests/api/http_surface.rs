@@ -126,3 +126,47 @@ async fn a_stop_signal_ends_the_server_cleanly_and_closes_the_port() {
         .await;
     assert!(after.is_err(), "the port still answers after the stop");
 }
+
+async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type, authorization",
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn only_configured_origins_get_a_cors_grant() {
+    let app = TestApp::spawn_with(&[(
+        "TALLY_CORS_ORIGINS",
+        "https://app.example, http://localhost:5173",
+    )])
+    .await;
+    let allowed = preflight(&app, "https://app.example").await;
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let methods = allowed.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(methods.contains("POST"), "{methods}");
+
+    let evil = preflight(&app, "https://evil.example").await;
+    assert!(!evil.headers().contains_key("access-control-allow-origin"));
+
+    let unconfigured = TestApp::spawn().await;
+    let same_origin_only = preflight(&unconfigured, "https://app.example").await;
+    assert!(
+        !same_origin_only
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+}
