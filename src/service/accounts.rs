@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{
-        password::{Password, hash_password, verify_login, verify_password},
+        password::{Password, hash_password, needs_rehash, verify_login, verify_password},
         pii::{Email, UserName, aad},
     },
     error::{AppError, AppResult},
@@ -138,6 +138,22 @@ async fn reseal_if_stale(state: &AppState, row: user::Model) -> AppResult<user::
     Ok(active.update(&state.db).await?)
 }
 
+/// Re-hashes a password just verified against a hash made with weaker settings than today's,
+/// so raising the argon2 cost reaches every account that logs in.
+async fn rehash_if_weak(
+    state: &AppState,
+    row: user::Model,
+    password: &str,
+) -> AppResult<user::Model> {
+    if !needs_rehash(&row.password_hash) {
+        return Ok(row);
+    }
+    let password_hash = hash_password(SecretString::from(password.to_owned())).await?;
+    let mut active: user::ActiveModel = row.into();
+    active.password_hash = Set(password_hash);
+    Ok(active.update(&state.db).await?)
+}
+
 fn email_taken() -> AppError {
     AppError::Conflict {
         message: "an account with this email already exists".into(),
@@ -186,6 +202,7 @@ pub async fn login(
     };
     throttle::clear(&state.db, &subjects[0]).await?;
     let row = reseal_if_stale(state, row).await?;
+    let row = rehash_if_weak(state, row, password).await?;
     let txn = state.db.begin().await?;
     let session = sessions::start(state, &txn, row.id, None).await?;
     txn.commit().await?;

@@ -580,3 +580,48 @@ async fn rotating_the_data_key_keeps_every_account_readable_and_reseals_on_login
         .await;
     assert_eq!(again["data"]["login"]["user"]["name"], "Alice R", "{again}");
 }
+
+#[tokio::test]
+async fn a_password_hashed_with_weaker_settings_is_rehashed_at_login() {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version, password_hash::SaltString};
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let weak_params = Params::new(8 * 1024, 1, 1, None).unwrap();
+    let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
+    let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, weak_params)
+        .hash_password(PASSWORD.as_bytes(), &salt)
+        .unwrap()
+        .to_string();
+    let backend = app.db.get_database_backend();
+    app.db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DbBackend::Postgres => "UPDATE users SET password_hash = $1",
+                _ => "UPDATE users SET password_hash = ?",
+            },
+            [weak.clone().into()],
+        ))
+        .await
+        .unwrap();
+
+    let login = app
+        .gql(LOGIN, json!({ "email": alice.email, "password": PASSWORD }))
+        .await;
+    assert!(login["data"]["login"].is_object(), "{login}");
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT password_hash FROM users".to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let stored: String = row.try_get_by_index(0).unwrap();
+    assert_ne!(stored, weak);
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{stored}"
+    );
+}
