@@ -217,9 +217,17 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 async fn graphql_ws(
     State(state): State<HttpState>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if !origin_allowed(&headers, &state.app.config.cors_origins) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this origin may not open a WebSocket here",
+        )
+            .into_response();
+    }
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
@@ -228,6 +236,26 @@ async fn graphql_ws(
                 .on_connection_init(move |payload| connection_init(app, payload))
                 .serve()
         })
+}
+
+/// Browsers let any page open a WebSocket to any host (CORS does not apply), so a socket whose
+/// `Origin` is neither this host nor a configured origin is refused before the upgrade
+/// (cross-site WebSocket hijacking). Clients that are not browsers send no `Origin` and pass.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return true;
+    };
+    if allowed.iter().any(|allowed| allowed == origin) {
+        return true;
+    }
+    let origin_host = origin.split_once("://").map(|(_, host)| host);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok());
+    origin_host.is_some() && origin_host == host
 }
 
 /// Authenticates a WebSocket from its `connection_init` payload: `{"Authorization": "Bearer …"}`

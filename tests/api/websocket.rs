@@ -49,3 +49,43 @@ async fn a_bad_token_in_connection_init_is_refused() {
         .is_some_and(|message| message["type"] == "connection_ack");
     assert!(!acknowledged, "{reply:?}");
 }
+
+/// The status of a WebSocket handshake sent with `origin`.
+async fn handshake_status(app: &TestApp, origin: Option<&str>) -> u16 {
+    let url = format!("{}/graphql/ws", app.address.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", HeaderValue::from_str(origin).unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("handshake failed: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn sockets_from_foreign_origins_are_refused_before_the_upgrade() {
+    let app = TestApp::spawn_with(&[("TALLY_CORS_ORIGINS", "https://app.example")]).await;
+    let same_host = app.address.clone();
+    assert_eq!(
+        handshake_status(&app, Some("https://evil.example")).await,
+        403
+    );
+    assert_eq!(
+        handshake_status(&app, Some("https://app.example")).await,
+        101
+    );
+    assert_eq!(handshake_status(&app, Some(&same_host)).await, 101);
+    assert_eq!(
+        handshake_status(&app, None).await,
+        101,
+        "non-browser clients send no Origin"
+    );
+}
