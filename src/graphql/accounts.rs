@@ -233,9 +233,7 @@ impl AccountMutation {
 
     /// Ends every session of the caller.
     async fn logout_all(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let actor = actor(ctx)?;
-        accounts::require_write(&actor)?;
-        sessions::revoke_all(&state(ctx)?.db, actor.user_id).await?;
+        sessions::logout_all(state(ctx)?, &actor(ctx)?).await?;
         Ok(true)
     }
 

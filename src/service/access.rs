@@ -154,7 +154,7 @@ pub async fn require_write(
     book_id: Uuid,
     min: Role,
 ) -> AppResult<WriteAccess> {
-    require_writer(actor)?;
+    actor.ensure_may_write()?;
     // The book row first, always: every writer takes this one lock before touching any other
     // row of the book, so two writers can only queue, never deadlock.
     let LockedBook(book) = lock_book(txn, book_id).await?;
@@ -198,15 +198,6 @@ pub fn membership_of(book_id: Uuid, user_id: Uuid) -> sea_orm::Select<membership
     membership::Entity::find()
         .filter(membership::Column::BookId.eq(book_id))
         .filter(membership::Column::UserId.eq(user_id))
-}
-
-/// FORBIDDEN for a credential that may only read (a READ personal access token).
-pub fn require_writer(actor: &Actor) -> AppResult<()> {
-    if actor.may_write() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
 }
 
 /// A book whose row the holder's transaction has locked: its roster cannot change until that

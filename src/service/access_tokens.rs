@@ -72,7 +72,7 @@ pub async fn create(
     scope: TokenScope,
     expires_at: Option<DateTime<Utc>>,
 ) -> AppResult<(access_token::Model, PersonalAccessToken)> {
-    require_session(actor)?;
+    actor.ensure_session()?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::bad_input(
@@ -107,7 +107,7 @@ pub async fn create(
 
 /// The caller's tokens that are not revoked, newest first.
 pub async fn list(state: &AppState, actor: &Actor) -> AppResult<Vec<access_token::Model>> {
-    require_session(actor)?;
+    actor.ensure_session()?;
     Ok(access_token::Entity::find()
         .filter(access_token::Column::UserId.eq(actor.user_id))
         .filter(access_token::Column::RevokedAt.is_null())
@@ -118,7 +118,7 @@ pub async fn list(state: &AppState, actor: &Actor) -> AppResult<Vec<access_token
 
 /// Revokes one of the caller's tokens; another user's token id is NOT_FOUND.
 pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<()> {
-    require_session(actor)?;
+    actor.ensure_session()?;
     let revoked = access_token::Entity::update_many()
         .col_expr(access_token::Column::RevokedAt, Expr::value(now()))
         .filter(access_token::Column::Id.eq(id))
@@ -132,12 +132,4 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<()> 
         });
     }
     Ok(())
-}
-
-fn require_session(actor: &Actor) -> AppResult<()> {
-    if actor.is_session() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
 }

@@ -227,7 +227,7 @@ async fn load(state: &AppState, user_id: Uuid) -> AppResult<user::Model> {
 
 /// Renames the caller.
 pub async fn update_profile(state: &AppState, actor: &Actor, name: &str) -> AppResult<PublicUser> {
-    require_write(actor)?;
+    actor.ensure_may_write()?;
     let name = UserName::parse(name)?;
     let row = load(state, actor.user_id).await?;
     let email = reveal(state, &row)?.email;
@@ -246,9 +246,7 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> AppResult<(PublicUser, Session)> {
-    if !actor.is_session() {
-        return Err(AppError::Forbidden);
-    }
+    actor.ensure_session()?;
     let row = load(state, actor.user_id).await?;
     let current_ok = verify_password(
         SecretString::from(current.to_owned()),
@@ -277,13 +275,4 @@ pub async fn change_password(
     let session = sessions::start(state, &txn, row.id, None).await?;
     txn.commit().await?;
     Ok((reveal(state, &row)?, session))
-}
-
-/// FORBIDDEN for credentials that may only read.
-pub fn require_write(actor: &Actor) -> AppResult<()> {
-    if actor.may_write() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
 }

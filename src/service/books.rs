@@ -144,7 +144,7 @@ pub async fn create_book(
     actor: &Actor,
     input: BookInput<'_>,
 ) -> AppResult<book::Model> {
-    access::require_writer(actor)?;
+    actor.ensure_may_write()?;
     let new = NewBook {
         name: required_text("name", input.name, MAX_NAME_CHARS)?,
         description: optional_text("description", input.description, MAX_DESCRIPTION_CHARS)?,

@@ -165,7 +165,7 @@ pub enum Redeem<'a> {
 /// Codes are short (about 40 bits), so failed attempts are throttled per user: guessing codes
 /// is a login-style attack on every live invite at once.
 pub async fn join(state: &AppState, actor: &Actor, redeem: Redeem<'_>) -> AppResult<Uuid> {
-    access::require_writer(actor)?;
+    actor.ensure_may_write()?;
     let guesses = [Subject::invite_guesses(&state.keys.pii, actor.user_id)];
     throttle::check(&state.db, &guesses, now()).await?;
     match redeem_invite(&state.db, actor, redeem).await {

@@ -17,6 +17,8 @@ pub mod sessions;
 pub mod throttle;
 
 use entity::enums::TokenScope;
+
+use crate::error::{AppError, AppResult};
 use uuid::Uuid;
 
 /// Who is making a request, as proven by its bearer credential.
@@ -50,6 +52,24 @@ impl Actor {
     /// Whether this is an interactive session (managing credentials needs one).
     pub fn is_session(&self) -> bool {
         matches!(self.credential, Credential::Session)
+    }
+
+    /// FORBIDDEN for credentials that may only read.
+    pub fn ensure_may_write(&self) -> AppResult<()> {
+        if self.may_write() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// FORBIDDEN unless this is an interactive session.
+    pub fn ensure_session(&self) -> AppResult<()> {
+        if self.is_session() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 }
 

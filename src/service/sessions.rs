@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use entity::refresh_token;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionTrait, sea_query::Expr,
+    TransactionTrait,
+    sea_query::{Expr, IntoCondition},
 };
 use secrecy::SecretString;
 use uuid::Uuid;
@@ -18,7 +19,7 @@ use uuid::Uuid;
 use crate::{
     auth::secret_token::{OpaqueToken, TokenHash},
     error::{AppError, AppResult},
-    service::now,
+    service::{Actor, now},
     state::AppState,
 };
 
@@ -113,20 +114,25 @@ pub async fn logout(state: &AppState, presented: &str) -> AppResult<()> {
 }
 
 async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> AppResult<()> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now()))
-        .filter(refresh_token::Column::FamilyId.eq(family_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(())
+    revoke_live(db, refresh_token::Column::FamilyId.eq(family_id)).await
 }
 
 /// Revokes every refresh token of `user_id` (logout everywhere, password change).
 pub async fn revoke_all(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<()> {
+    revoke_live(db, refresh_token::Column::UserId.eq(user_id)).await
+}
+
+/// Ends the caller's every session (`logoutAll`).
+pub async fn logout_all(state: &AppState, actor: &Actor) -> AppResult<()> {
+    actor.ensure_may_write()?;
+    revoke_all(&state.db, actor.user_id).await
+}
+
+/// Revokes the not-yet-revoked refresh tokens that `which` selects.
+async fn revoke_live(db: &impl ConnectionTrait, which: impl IntoCondition) -> AppResult<()> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now()))
-        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(which)
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
