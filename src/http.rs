@@ -9,11 +9,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use async_graphql::{
-    ErrorExtensions,
-    http::GraphiQLSource,
-    parser::types::{DocumentOperations, OperationType},
-};
+use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::{
     Router,
@@ -32,7 +28,7 @@ use tower_http::{
 
 use crate::{
     error::{AppError, ErrorCode},
-    graphql::{TallySchema, accounts::ClientAddress},
+    graphql::{TallySchema, accounts::ClientAddress, policy},
     service::{Actor, access_tokens},
     state::AppState,
 };
@@ -120,32 +116,14 @@ async fn graphql(
     let mut response = match authenticate_header(&state.app, &headers).await {
         Ok(actor) => {
             if let Some(actor) = actor {
-                if !actor.may_write() && is_mutation(&request) {
-                    refusal(AppError::Forbidden)
-                } else {
-                    request = request.data(actor);
-                    state.schema.execute(request).await
-                }
-            } else {
-                state.schema.execute(request).await
+                request = request.data(actor);
             }
+            state.schema.execute(request).await
         }
-        Err(error) => refusal(error),
+        Err(error) => async_graphql::Response::from_errors(vec![policy::refuse(error)]),
     };
     label_errors(&mut response.errors, &request_id);
     GraphQLResponse::from(response).into_response()
-}
-
-/// A response that refuses the whole request before execution.
-fn refusal(error: AppError) -> async_graphql::Response {
-    let error = error.extend();
-    async_graphql::Response::from_errors(vec![async_graphql::ServerError {
-        message: error.message,
-        source: None,
-        locations: Vec::new(),
-        path: Vec::new(),
-        extensions: error.extensions,
-    }])
 }
 
 /// The actor named by `Authorization: Bearer …`; no header means an anonymous request, while a
@@ -169,26 +147,6 @@ async fn authenticate_header(
     access_tokens::authenticate(state, bearer.trim())
         .await
         .map(Some)
-}
-
-/// Whether the operation the request would run is a mutation. Parsed only for READ-scoped
-/// credentials; a document that does not parse is left to the executor to reject.
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let selected = match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(operation), _) => Some(&operation.node),
-        (DocumentOperations::Multiple(operations), Some(name)) => {
-            operations.get(name).map(|operation| &operation.node)
-        }
-        (DocumentOperations::Multiple(operations), None) => {
-            return operations
-                .values()
-                .any(|operation| operation.node.ty == OperationType::Mutation);
-        }
-    };
-    selected.is_some_and(|operation| operation.ty == OperationType::Mutation)
 }
 
 /// Gives every error a stable code: errors our resolvers raise already carry one; the rest come

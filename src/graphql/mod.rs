@@ -2,7 +2,8 @@
 //! and guards.
 //!
 //! The schema is built once at start-up with the limits every public GraphQL endpoint needs
-//! (depth, complexity, directives): expensive documents are refused before any resolver runs.
+//! (depth, complexity, directives, and the [`policy`] checks the schema cannot express):
+//! expensive or hostile documents are refused before any resolver runs.
 
 pub mod accounts;
 pub mod activity;
@@ -12,9 +13,11 @@ pub mod connection;
 pub mod context;
 pub mod guards;
 pub mod invites;
+pub mod limits;
 pub mod loaders;
 pub mod members;
 mod mutation;
+pub mod policy;
 mod query;
 
 use async_graphql::{EmptySubscription, Schema};
@@ -36,6 +39,7 @@ const MAX_DIRECTIVES: usize = 8;
 /// Builds the schema with the application state every resolver reads from.
 pub fn build_schema(state: AppState) -> TallySchema {
     schema_builder()
+        .extension(policy::RequestPolicy)
         .extension(loaders::PerRequestLoaders(state.clone()))
         .data(state)
         .finish()

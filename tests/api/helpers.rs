@@ -234,6 +234,22 @@ impl TestApp {
         response.json().await.expect("GraphQL response is JSON")
     }
 
+    /// `SELECT COUNT(*)` of `table` rows matching the SQL condition `filter` (e.g. `"true"`), read
+    /// straight from the database: how tests prove a refused request wrote nothing.
+    pub async fn count(&self, table: &str, filter: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {filter}");
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .expect("count rows")
+            .expect("COUNT returns a row");
+        row.try_get_by_index::<i64>(0).expect("COUNT is an integer")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))

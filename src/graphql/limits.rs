@@ -1,0 +1,290 @@
+//! Limits on the shape of a GraphQL document that the schema's own limits cannot enforce.
+//!
+//! - **Nesting**, checked on the raw text *before* parsing. async-graphql's parser is recursive:
+//!   a value (`[[[[…]]]]`, `{a:{a:{…}}}`), a list type (`[[[Int]]]`) or a selection nested a few
+//!   thousand levels deep overflows its stack and aborts the whole process, before any depth
+//!   limit (which counts selections only, after parsing) can look at it. [`check_nesting`] scans
+//!   the text once, iteratively, and refuses any document whose brackets of any kind (`{`, `[`,
+//!   `(`) nest deeper than [`MAX_NESTING`]. Fragment spreads cannot nest in the text; their
+//!   chains are bounded by async-graphql's recursive-depth check (32) right after parsing.
+//! - **Single-use fields**, checked on the parsed document: the fields that run argon2 or guess
+//!   at a secret ([`SINGLE_USE_FIELDS`]) may appear once in a mutation, so one request cannot
+//!   multiply them with aliases (600 `register` aliases once cost 600 hashes).
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+use std::collections::HashSet;
+
+/// Deepest bracket nesting a document may have. Real documents (GraphiQL's introspection query
+/// included) stay below 20; the parser's stack lasts for well over a thousand.
+pub const MAX_NESTING: usize = 64;
+
+/// Mutation fields that may appear at most once per document, counted together: each costs a
+/// password hash or is a guess at a secret, and each is throttled per attempt.
+pub const SINGLE_USE_FIELDS: [&str; 5] = [
+    "register",
+    "login",
+    "refreshToken",
+    "changePassword",
+    "joinBook",
+];
+
+/// Why a document was refused before execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentError {
+    TooDeep,
+    RepeatedSingleUseField(String),
+}
+
+impl DocumentError {
+    pub fn message(&self) -> String {
+        match self {
+            Self::TooDeep => {
+                format!("the document nests brackets more than {MAX_NESTING} levels deep")
+            }
+            Self::RepeatedSingleUseField(name) => format!(
+                "`{name}` cannot be combined with another {} in one document; send one per request",
+                SINGLE_USE_FIELDS.join(", ")
+            ),
+        }
+    }
+}
+
+/// Refuses a document whose `{`, `[` and `(` nest deeper than [`MAX_NESTING`], counting them
+/// together (a value inside arguments inside a selection is as deep as all three). Brackets in
+/// strings, block strings and comments do not count. Unbalanced text is left to the parser,
+/// which reports it properly; this only guarantees the parser a bounded recursion.
+pub fn check_nesting(document: &str) -> Result<(), DocumentError> {
+    let bytes = document.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    // Every token that matters is ASCII and UTF-8 continuation bytes never are, so a byte scan
+    // cannot mistake part of a multi-byte character for a bracket or a quote.
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(DocumentError::TooDeep);
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i = skip_block_string(bytes, i + 3);
+                continue;
+            }
+            b'"' => {
+                i = skip_string(bytes, i + 1);
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The index after the block string whose body starts at `i` (`\"""` does not end it).
+fn skip_block_string(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() {
+        if bytes[i..].starts_with(b"\\\"\"\"") {
+            i += 4;
+        } else if bytes[i..].starts_with(b"\"\"\"") {
+            return i + 3;
+        } else {
+            i += 1;
+        }
+    }
+    i
+}
+
+/// The index after the string whose body starts at `i`; strings end at an unescaped quote or,
+/// being single-line, at a line break (where the parser will report the error).
+fn skip_string(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            b'\n' | b'\r' => return i,
+            _ => i += 1,
+        }
+    }
+    i
+}
+
+/// Refuses a document in which any mutation selects more than one of [`SINGLE_USE_FIELDS`]
+/// (aliases and fragments included). Each fragment is expanded once, so a fragment spread many
+/// times costs one walk; fragment chains are already bounded when this runs.
+pub fn check_single_use_fields(document: &ExecutableDocument) -> Result<(), DocumentError> {
+    let operations: Vec<_> = match &document.operations {
+        DocumentOperations::Single(operation) => vec![&operation.node],
+        DocumentOperations::Multiple(operations) => operations
+            .values()
+            .map(|operation| &operation.node)
+            .collect(),
+    };
+    for operation in operations {
+        if operation.ty != OperationType::Mutation {
+            continue;
+        }
+        let mut seen = HashSet::new();
+        let mut keys = HashSet::new();
+        collect_single_use(
+            document,
+            &operation.selection_set.node,
+            &mut seen,
+            &mut keys,
+        );
+        if keys.len() > 1 {
+            let name = keys
+                .into_iter()
+                .map(|(_, name)| name)
+                .min()
+                .unwrap_or_default();
+            return Err(DocumentError::RepeatedSingleUseField(name));
+        }
+    }
+    Ok(())
+}
+
+/// Gathers the (response key, field name) pairs of single-use fields at the root of a mutation.
+/// Two selections with one response key are merged by GraphQL and run once, so they count once.
+fn collect_single_use<'a>(
+    document: &'a ExecutableDocument,
+    selections: &'a SelectionSet,
+    seen_fragments: &mut HashSet<&'a str>,
+    keys: &mut HashSet<(String, String)>,
+) {
+    for selection in &selections.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                if SINGLE_USE_FIELDS.contains(&name) {
+                    let key = field.node.response_key().node.to_string();
+                    keys.insert((key, name.to_owned()));
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                collect_single_use(
+                    document,
+                    &fragment.node.selection_set.node,
+                    seen_fragments,
+                    keys,
+                );
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                if !seen_fragments.insert(name) {
+                    continue;
+                }
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    collect_single_use(
+                        document,
+                        &fragment.node.selection_set.node,
+                        seen_fragments,
+                        keys,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(open: &str, close: &str, depth: usize) -> String {
+        format!(
+            "{{ books(first: {}1{}) {{ id }} }}",
+            open.repeat(depth),
+            close.repeat(depth)
+        )
+    }
+
+    #[test]
+    fn shallow_documents_pass() {
+        assert_eq!(check_nesting("{ me { id name } }"), Ok(()));
+        assert_eq!(check_nesting(&nested("[", "]", MAX_NESTING - 2)), Ok(()));
+    }
+
+    #[test]
+    fn deep_values_are_refused_at_any_depth() {
+        for depth in [MAX_NESTING, 1_000, 100_000] {
+            assert_eq!(
+                check_nesting(&nested("[", "]", depth)),
+                Err(DocumentError::TooDeep)
+            );
+            assert_eq!(
+                check_nesting(&nested("{a:", "}", depth)),
+                Err(DocumentError::TooDeep)
+            );
+        }
+    }
+
+    #[test]
+    fn brackets_in_strings_and_comments_do_not_count() {
+        let deep = "[".repeat(1_000);
+        assert_eq!(check_nesting(&format!("{{ a(s: \"{deep}\") }}")), Ok(()));
+        assert_eq!(
+            check_nesting(&format!("{{ a(s: \"\"\"{deep}\\\"\"\"{deep}\"\"\") }}")),
+            Ok(())
+        );
+        assert_eq!(check_nesting(&format!("# {deep}\n{{ a }}")), Ok(()));
+        assert_eq!(
+            check_nesting(&format!("{{ a(s: \"\\\"{deep}\") }}")),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_string_cannot_hide_brackets_past_its_line() {
+        // An unterminated string ends at the line break, so what follows still counts.
+        let document = format!("{{ a(s: \"open\n{}", "[".repeat(100));
+        assert_eq!(check_nesting(&document), Err(DocumentError::TooDeep));
+    }
+
+    fn parse(document: &str) -> ExecutableDocument {
+        async_graphql::parser::parse_query(document).expect("test documents parse")
+    }
+
+    #[test]
+    fn one_single_use_field_passes() {
+        let document = parse("mutation { login(email: \"a\", password: \"b\") { accessToken } }");
+        assert_eq!(check_single_use_fields(&document), Ok(()));
+        let query = parse("{ a: me { id } b: me { id } }");
+        assert_eq!(check_single_use_fields(&query), Ok(()));
+    }
+
+    #[test]
+    fn aliases_and_fragments_count() {
+        for document in [
+            "mutation { a: login(email: \"a\", password: \"b\") { accessToken } b: login(email: \"a\", password: \"c\") { accessToken } }",
+            "mutation { login(email: \"a\", password: \"b\") { accessToken } register(input: {}) { accessToken } }",
+            "mutation { ...F x: joinBook(code: \"c\") { id } } fragment F on Mutation { joinBook(code: \"d\") { id } }",
+            "mutation { ... on Mutation { a: refreshToken(refreshToken: \"r\") { accessToken } } b: refreshToken(refreshToken: \"s\") { accessToken } }",
+        ] {
+            assert!(
+                matches!(
+                    check_single_use_fields(&parse(document)),
+                    Err(DocumentError::RepeatedSingleUseField(_))
+                ),
+                "{document}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fragment_spread_twice_runs_once() {
+        let document = parse(
+            "mutation { ...F ...F } fragment F on Mutation { login(email: \"a\", password: \"b\") { accessToken } }",
+        );
+        assert_eq!(check_single_use_fields(&document), Ok(()));
+    }
+}

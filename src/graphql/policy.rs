@@ -1,0 +1,107 @@
+//! The checks every GraphQL operation passes before it is validated or run, whichever transport
+//! brought it (a POST, or one operation of a WebSocket), because they live in a schema
+//! extension rather than in a handler:
+//!
+//! 1. the document's bracket nesting is bounded *before* the recursive parser sees it;
+//! 2. a mutation names at most one of the fields that hash a password or guess a secret;
+//! 3. a READ-scoped access token cannot run a mutation.
+//!
+//! Each refusal is an ordinary GraphQL error with a stable code, decided before any resolver or
+//! database statement runs.
+
+use std::sync::{Arc, Mutex};
+
+use async_graphql::{
+    ErrorExtensions, Request, ServerError, ServerResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+    },
+    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
+};
+
+use crate::{
+    error::AppError,
+    graphql::limits::{self, DocumentError},
+    service::Actor,
+};
+
+/// Installs [`PolicyCheck`] on every request.
+pub struct RequestPolicy;
+
+impl ExtensionFactory for RequestPolicy {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(PolicyCheck::default())
+    }
+}
+
+/// One request's policy check; it remembers the operation name the request selects, which the
+/// parse hook needs and does not receive.
+#[derive(Default)]
+struct PolicyCheck {
+    operation_name: Mutex<Option<String>>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for PolicyCheck {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        if let Ok(mut name) = self.operation_name.lock() {
+            name.clone_from(&request.operation_name);
+        }
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        limits::check_nesting(query).map_err(refuse_document)?;
+        let document = next.run(ctx, query, variables).await?;
+        limits::check_single_use_fields(&document).map_err(refuse_document)?;
+        if let Some(actor) = ctx.data_opt::<Actor>() {
+            let operation_name = self
+                .operation_name
+                .lock()
+                .ok()
+                .and_then(|name| name.clone());
+            if !actor.may_write() && selects_mutation(&document, operation_name.as_deref()) {
+                return Err(refuse(AppError::Forbidden));
+            }
+        }
+        Ok(document)
+    }
+}
+
+fn refuse_document(error: DocumentError) -> ServerError {
+    refuse(AppError::bad_input("query", error.message()))
+}
+
+/// An error for the whole request, with the code and extensions `AppError` gives it.
+pub fn refuse(error: AppError) -> ServerError {
+    let error = error.extend();
+    let mut refused = ServerError::new(error.message, None);
+    refused.extensions = error.extensions;
+    refused
+}
+
+/// Whether the operation the request runs is a mutation. Without an operation name in a
+/// document of several operations, any mutation among them counts (the request would fail
+/// anyway, but a READ credential must not learn that from an executed mutation).
+fn selects_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => operation.node.ty == OperationType::Mutation,
+        (DocumentOperations::Multiple(operations), Some(name)) => operations
+            .get(name)
+            .is_some_and(|operation| operation.node.ty == OperationType::Mutation),
+        (DocumentOperations::Multiple(operations), None) => operations
+            .values()
+            .any(|operation| operation.node.ty == OperationType::Mutation),
+    }
+}
