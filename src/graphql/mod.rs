@@ -39,7 +39,6 @@ const MAX_DIRECTIVES: usize = 8;
 /// Builds the schema with the application state every resolver reads from.
 pub fn build_schema(state: AppState) -> TallySchema {
     schema_builder()
-        .extension(policy::RequestPolicy)
         .extension(loaders::PerRequestLoaders(state.clone()))
         .data(state)
         .finish()
@@ -50,12 +49,17 @@ pub fn sdl() -> String {
     schema_builder().finish().sdl()
 }
 
-fn schema_builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+/// The schema with every request limit and the [`policy`] checks, without application state:
+/// [`build_schema`] adds the state and loaders. On its own it serves the SDL and fuzzing of the
+/// request path (parse, limits, validation), where resolvers that need the database fail.
+pub fn schema_builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription>
+{
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
+    .extension(policy::RequestPolicy)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .limit_directives(MAX_DIRECTIVES)
