@@ -9,12 +9,13 @@
 //! warning); in `production` a missing or weak secret is an error.
 
 use std::{
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
     str::FromStr,
     time::Duration,
 };
 
+use ipnet::IpNet;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox};
 
@@ -73,6 +74,15 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long activity log rows are kept (`TALLY_ACTIVITY_RETENTION_DAYS`, default 90).
     pub activity_retention: chrono::Duration,
+    /// `TALLY_REGISTRATIONS_PER_HOUR` (default 20): accounts one client address may register
+    /// in an hour.
+    pub registrations_per_hour: u32,
+    /// `TALLY_TRUSTED_PROXIES`: addresses or CIDR ranges of reverse proxies whose
+    /// `Forwarded`/`X-Forwarded-For` headers name the real client. Empty: the peer is the client.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `TALLY_SESSION_MAX_DAYS` (default 30): a login session's absolute lifetime; refreshing
+    /// never extends it past this.
+    pub session_max_lifetime: chrono::Duration,
     /// Variables whose secrets were generated in the data directory (development only); the
     /// binary warns about them once logging is up.
     pub generated_secrets: Vec<&'static str>,
@@ -145,6 +155,29 @@ impl Config {
                 "must be at least 1 day".into(),
             ));
         }
+        let registrations_per_hour: u32 = parse_or(
+            "TALLY_REGISTRATIONS_PER_HOUR",
+            var("TALLY_REGISTRATIONS_PER_HOUR"),
+            "20",
+        )?;
+        if registrations_per_hour == 0 {
+            return Err(invalid(
+                "TALLY_REGISTRATIONS_PER_HOUR",
+                "must be at least 1".into(),
+            ));
+        }
+        let trusted_proxies = parse_proxies(var("TALLY_TRUSTED_PROXIES"))?;
+        let session_max_days: u16 = parse_or(
+            "TALLY_SESSION_MAX_DAYS",
+            var("TALLY_SESSION_MAX_DAYS"),
+            "30",
+        )?;
+        if session_max_days == 0 {
+            return Err(invalid(
+                "TALLY_SESSION_MAX_DAYS",
+                "must be at least 1 day".into(),
+            ));
+        }
 
         let mut secrets = SecretSource {
             environment,
@@ -173,6 +206,9 @@ impl Config {
             cors_origins,
             shutdown_grace: Duration::from_secs(shutdown_grace_secs),
             activity_retention: chrono::Duration::days(i64::from(activity_retention_days)),
+            registrations_per_hour,
+            trusted_proxies,
+            session_max_lifetime: chrono::Duration::days(i64::from(session_max_days)),
             generated_secrets,
         })
     }
@@ -273,6 +309,26 @@ fn parse_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
 
 fn invalid(var: &'static str, reason: String) -> ConfigError {
     ConfigError::Invalid { var, reason }
+}
+
+/// `TALLY_TRUSTED_PROXIES`: comma-separated addresses (`10.0.0.7`, `::1`) or ranges
+/// (`10.0.0.0/8`).
+fn parse_proxies(value: Option<String>) -> Result<Vec<IpNet>, ConfigError> {
+    const VAR: &str = "TALLY_TRUSTED_PROXIES";
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|proxy| !proxy.is_empty())
+        .map(|proxy| {
+            proxy
+                .parse::<IpNet>()
+                .or_else(|_| proxy.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| invalid(VAR, format!("`{proxy}` is not an IP address or CIDR range")))
+        })
+        .collect()
 }
 
 fn parse_or<T: FromStr>(

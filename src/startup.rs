@@ -14,7 +14,7 @@ use crate::{
     config::Config,
     db::{self, StatementCounter},
     graphql, http,
-    service::activity,
+    service::housekeeping,
     state::{AppState, Keys},
 };
 
@@ -67,8 +67,8 @@ impl Application {
     ) -> anyhow::Result<()> {
         let grace = self.state.config.shutdown_grace;
         // Stops with the server: dropped whichever way this function returns.
-        let _retention =
-            activity::spawn_retention(self.state.db.clone(), self.state.config.activity_retention);
+        let _housekeeping =
+            housekeeping::spawn(self.state.db.clone(), self.state.config.activity_retention);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let service = self
             .router

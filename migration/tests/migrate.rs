@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{BookKind, EntryKind, Role, SplitMode, TokenScope};
 use entity::{
     access_token, activity_log, allocation, book, category, entry, entry_payer, idempotency_key,
-    invite, login_failure, member_balance, membership, refresh_token, settlement, split, user,
+    invite, member_balance, membership, refresh_token, settlement, split, user,
 };
 use migration::{GLOBAL_CATEGORIES, Migrator, MigratorTrait, SchemaManager};
 use sea_orm::{
@@ -43,7 +43,7 @@ const TABLES: [&str; 16] = [
     "access_tokens",
     "activity_log",
     "idempotency_keys",
-    "login_failures",
+    "throttle_counters",
 ];
 
 /// 99 999 999 999 999.9999: the largest DECIMAL(19,4)-style amount with 14 integer digits, the
@@ -304,12 +304,12 @@ async fn every_table_round_trips_through_its_entity() {
         };
         assert_round_trips(&db, pat.insert(&db).await.unwrap()).await;
 
-        let failure = login_failure::ActiveModel {
-            id: Set(Uuid::new_v4()),
+        let counter = entity::throttle_counter::ActiveModel {
             subject: Set(random_hash()),
-            occurred_at: Set(at(0)),
+            window_started_ms: Set(1_795_000_000_000),
+            attempts: Set(3),
         };
-        assert_round_trips(&db, failure.insert(&db).await.unwrap()).await;
+        assert_round_trips(&db, counter.insert(&db).await.unwrap()).await;
     })
     .await;
 }

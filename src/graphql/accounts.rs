@@ -187,7 +187,8 @@ impl AccountMutation {
             name: &input.name,
             password: &input.password,
         };
-        let (user, session) = accounts::register(state(ctx)?, registration).await?;
+        let client = ctx.data_opt::<ClientAddress>().map(|address| address.0);
+        let (user, session) = accounts::register(state(ctx)?, registration, client).await?;
         Ok(AuthPayload::new(user, session))
     }
 

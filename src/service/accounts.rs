@@ -8,7 +8,10 @@
 use std::net::IpAddr;
 
 use entity::{enums::BookKind, user};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionTrait, sea_query::Expr,
+};
 use secrecy::SecretString;
 use uuid::Uuid;
 
@@ -62,17 +65,26 @@ pub struct Registration<'a> {
 }
 
 /// Creates an account with its personal book and starts a session.
+///
+/// Registrations are throttled per client address, and a taken email costs the same password
+/// hash as a new one before its CONFLICT: the answer's timing does not tell which emails have
+/// accounts (its message does, as any sign-up form must; the throttle makes asking slow).
+/// Uniqueness is the unique index's decision, so two racing registrations of one email create
+/// one account.
 pub async fn register(
     state: &AppState,
     input: Registration<'_>,
+    client: Option<IpAddr>,
 ) -> AppResult<(PublicUser, Session)> {
     let email = Email::parse(input.email)?;
     let name = UserName::parse(input.name)?;
     let password = Password::parse(input.password)?;
-    let blind_index = state.keys.pii.blind_index(&email);
-    if find_by_blind_index(state, &blind_index).await?.is_some() {
-        return Err(email_taken());
+    if let Some(address) = client {
+        let per_hour = state.config.registrations_per_hour;
+        let subject = Subject::registrations(&state.keys.pii, address, per_hour);
+        throttle::attempt(&state.db, &[subject], now()).await?;
     }
+    let blind_index = state.keys.pii.blind_index(&email);
     let password_hash = hash_password(password.into_secret()).await?;
 
     let id = Uuid::now_v7();
@@ -126,32 +138,56 @@ fn seal(
 }
 
 /// Re-encrypts a row written under a retired key, so a key can be dropped once every active
-/// user has been seen. Returns the row as stored.
+/// user has been seen. The write is conditional on the ciphertexts it replaces: the row was read
+/// before argon2 ran, and a profile change that landed meanwhile must not be undone (the row is
+/// then current anyway). Returns the row as stored.
 async fn reseal_if_stale(state: &AppState, row: user::Model) -> AppResult<user::Model> {
     let key_id = u16::try_from(row.pii_key_id).map_err(AppError::internal)?;
     if !state.keys.pii.needs_reencrypt(key_id) {
         return Ok(row);
     }
     let plain = reveal(state, &row)?;
-    let mut active: user::ActiveModel = row.into();
-    seal(state, &mut active, plain.id, &plain.email, &plain.name)?;
-    Ok(active.update(&state.db).await?)
+    let mut sealed: user::ActiveModel = row.clone().into();
+    seal(state, &mut sealed, plain.id, &plain.email, &plain.name)?;
+    user::Entity::update_many()
+        .set(sealed)
+        .filter(user::Column::Id.eq(row.id))
+        .filter(user::Column::PiiKeyId.eq(row.pii_key_id))
+        .filter(user::Column::EmailCiphertext.eq(row.email_ciphertext.clone()))
+        .filter(user::Column::NameCiphertext.eq(row.name_ciphertext.clone()))
+        .exec(&state.db)
+        .await?;
+    // Whether this write or a concurrent one won, the stored row is the current one.
+    load(state, row.id).await
 }
 
 /// Re-hashes a password just verified against a hash made with weaker settings than today's,
-/// so raising the argon2 cost reaches every account that logs in.
-async fn rehash_if_weak(
-    state: &AppState,
-    row: user::Model,
-    password: &str,
-) -> AppResult<user::Model> {
+/// so raising the argon2 cost reaches every account that logs in. Conditional on the hash that
+/// was verified: a `changePassword` that committed while this login hashed wins.
+async fn rehash_if_weak(state: &AppState, row: &user::Model, password: &str) -> AppResult<()> {
     if !needs_rehash(&row.password_hash) {
-        return Ok(row);
+        return Ok(());
     }
     let password_hash = hash_password(SecretString::from(password.to_owned())).await?;
-    let mut active: user::ActiveModel = row.into();
-    active.password_hash = Set(password_hash);
-    Ok(active.update(&state.db).await?)
+    replace_password_hash(&state.db, row, password_hash).await?;
+    Ok(())
+}
+
+/// Writes a new password hash only if the stored one is still the one `row` was read with;
+/// returns whether it did.
+async fn replace_password_hash(
+    db: &impl ConnectionTrait,
+    row: &user::Model,
+    password_hash: String,
+) -> AppResult<bool> {
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now()))
+        .filter(user::Column::Id.eq(row.id))
+        .filter(user::Column::PasswordHash.eq(row.password_hash.clone()))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
 }
 
 fn email_taken() -> AppError {
@@ -188,7 +224,9 @@ pub async fn login(
     if let Some(address) = client {
         subjects.push(Subject::address(pii, address));
     }
-    throttle::check(&state.db, &subjects, now()).await?;
+    // The attempt is taken before the password is checked, so a burst is evaluated at most
+    // as often as the limits allow; a failure keeps its place, a success gives it back.
+    let attempts = throttle::attempt(&state.db, &subjects, now()).await?;
 
     let row = match &email {
         Some(email) => find_by_blind_index(state, &pii.blind_index(email)).await?,
@@ -197,12 +235,14 @@ pub async fn login(
     let secret = SecretString::from(password.to_owned());
     let verified = verify_login(secret, row.as_ref().map(|row| row.password_hash.clone())).await?;
     let Some(row) = row.filter(|_| verified) else {
-        throttle::record_failure(&state.db, &subjects, now()).await?;
         return Err(AppError::Unauthenticated);
     };
     throttle::clear(&state.db, &subjects[0]).await?;
+    for attempt in attempts.into_iter().skip(1) {
+        attempt.refund(&state.db).await?;
+    }
     let row = reseal_if_stale(state, row).await?;
-    let row = rehash_if_weak(state, row, password).await?;
+    rehash_if_weak(state, &row, password).await?;
     let txn = state.db.begin().await?;
     let session = sessions::start(state, &txn, row.id, None).await?;
     txn.commit().await?;
@@ -247,6 +287,14 @@ pub async fn change_password(
     new: &str,
 ) -> AppResult<(PublicUser, Session)> {
     actor.ensure_session()?;
+    let new = Password::parse(new).map_err(|_| {
+        AppError::bad_input(
+            "newPassword",
+            "use 8 to 128 characters with an upper-case letter, a lower-case letter and a digit",
+        )
+    })?;
+    let subject = Subject::password_changes(&state.keys.pii, actor.user_id);
+    let attempt = throttle::attempt(&state.db, &[subject], now()).await?;
     let row = load(state, actor.user_id).await?;
     let current_ok = verify_password(
         SecretString::from(current.to_owned()),
@@ -259,18 +307,18 @@ pub async fn change_password(
             "the current password is wrong",
         ));
     }
-    let new = Password::parse(new).map_err(|_| {
-        AppError::bad_input(
-            "newPassword",
-            "use 8 to 128 characters with an upper-case letter, a lower-case letter and a digit",
-        )
-    })?;
+    for attempt in attempt {
+        attempt.refund(&state.db).await?;
+    }
     let password_hash = hash_password(new.into_secret()).await?;
     let txn = state.db.begin().await?;
-    let mut active: user::ActiveModel = row.clone().into();
-    active.password_hash = Set(password_hash);
-    active.updated_at = Set(now());
-    active.update(&txn).await?;
+    // Conditional on the hash just verified: of two concurrent changes (or a change racing a
+    // login's rehash) exactly one replaces the password it checked.
+    if !replace_password_hash(&txn, &row, password_hash).await? {
+        return Err(AppError::conflict(
+            "the password was changed meanwhile; log in with the new one",
+        ));
+    }
     sessions::revoke_all(&txn, row.id).await?;
     let session = sessions::start(state, &txn, row.id, None).await?;
     txn.commit().await?;

@@ -4,16 +4,14 @@
 //! Events are written by the service that makes the change, in the same transaction, so the log
 //! never mentions a change that was rolled back and never misses one that committed. Members
 //! (READER and up) read it newest first. Rows older than the retention period
-//! (`TALLY_ACTIVITY_RETENTION_DAYS`, 90 by default) are deleted by [`prune`], which
-//! [`spawn_retention`] runs periodically.
-
-use std::time::Duration;
+//! (`TALLY_ACTIVITY_RETENTION_DAYS`, 90 by default) are deleted by [`prune`], which the
+//! hourly [`housekeeping`](crate::service::housekeeping) sweep runs.
 
 use chrono::{DateTime, Utc};
 use entity::activity_log;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -22,10 +20,6 @@ use crate::{
     error::AppResult,
     service::{access::BookAccess, now},
 };
-
-/// How often the retention job looks for expired rows. Rows live at most this much longer than
-/// the retention period, which is days long.
-const RETENTION_SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// What happened. Stored as its [`Action::as_str`] text, the value clients see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,31 +117,4 @@ pub async fn prune(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> AppResul
         .exec(db)
         .await?;
     Ok(deleted.rows_affected)
-}
-
-/// The running retention job; dropping it stops the job.
-pub struct RetentionJob(tokio::task::JoinHandle<()>);
-
-impl Drop for RetentionJob {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Runs [`prune`] now and then every hour with the cutoff `retention` ago, until the returned
-/// job is dropped. A failed sweep is logged and retried at the next tick.
-pub fn spawn_retention(db: DatabaseConnection, retention: chrono::Duration) -> RetentionJob {
-    RetentionJob(tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(RETENTION_SWEEP_EVERY);
-        // A sweep that ran late must not be followed by a burst of catch-up sweeps.
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            match prune(&db, now() - retention).await {
-                Ok(0) => {}
-                Ok(deleted) => tracing::info!(deleted, "pruned old activity log rows"),
-                Err(error) => tracing::warn!(?error, "activity log retention sweep failed"),
-            }
-        }
-    }))
 }

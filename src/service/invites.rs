@@ -162,19 +162,21 @@ pub enum Redeem<'a> {
 /// Adds the actor to the invite's book with the invite's role, and uses the invite up once.
 /// Returns the id of the book joined.
 ///
-/// Codes are short (about 40 bits), so failed attempts are throttled per user: guessing codes
-/// is a login-style attack on every live invite at once.
+/// Codes are short (about 40 bits), so attempts are throttled per user: guessing codes is a
+/// login-style attack on every live invite at once. The attempt is taken before the code is
+/// looked up (a concurrent burst is evaluated at most as often as the limit allows) and given
+/// back when the code worked.
 pub async fn join(state: &AppState, actor: &Actor, redeem: Redeem<'_>) -> AppResult<Uuid> {
     actor.ensure_may_write()?;
     let guesses = [Subject::invite_guesses(&state.keys.pii, actor.user_id)];
-    throttle::check(&state.db, &guesses, now()).await?;
-    match redeem_invite(&state.db, actor, redeem).await {
-        Err(AppError::NotFound { entity }) => {
-            throttle::record_failure(&state.db, &guesses, now()).await?;
-            Err(AppError::NotFound { entity })
+    let attempts = throttle::attempt(&state.db, &guesses, now()).await?;
+    let joined = redeem_invite(&state.db, actor, redeem).await;
+    if !matches!(joined, Err(AppError::NotFound { .. })) {
+        for attempt in attempts {
+            attempt.refund(&state.db).await?;
         }
-        joined => joined,
     }
+    joined
 }
 
 async fn redeem_invite(

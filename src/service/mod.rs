@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod activity;
 pub mod books;
 pub mod categories;
+pub mod housekeeping;
 pub mod invites;
 pub mod members;
 pub mod sessions;

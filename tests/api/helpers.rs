@@ -155,6 +155,9 @@ fn test_config(database_url: &str, data_dir: &str, overrides: &[(&str, &str)]) -
         ("TALLY_JWT_SECRET", TEST_JWT_SECRET),
         ("TALLY_DATA_KEY", TEST_DATA_KEY),
         ("TALLY_SHUTDOWN_GRACE_SECS", "2"),
+        // Every test client registers from 127.0.0.1; the registration throttle's own test sets
+        // a small limit.
+        ("TALLY_REGISTRATIONS_PER_HOUR", "10000"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -17,4 +17,5 @@ mod isolation;
 mod members;
 mod roles_matrix;
 mod schema_file;
+mod throttles;
 mod websocket;
