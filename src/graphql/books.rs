@@ -172,13 +172,15 @@ impl Book {
 /// `createBook`'s input.
 #[derive(InputObject)]
 pub struct CreateBookInput {
-    /// 1 to 100 characters, trimmed.
+    /// 1 to 100 characters on one line, trimmed; no control or bidirectional formatting
+    /// characters.
     name: String,
     kind: BookKind,
     /// ISO 4217 code, e.g. `TWD`, `USD`, `JPY`.
     #[graphql(default = "TWD")]
     currency: String,
-    /// At most 1000 characters.
+    /// At most 1000 characters; line breaks and tabs are kept, other control and
+    /// bidirectional formatting characters refused.
     description: Option<String>,
 }
 
