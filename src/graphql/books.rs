@@ -133,7 +133,8 @@ impl Book {
             .collect())
     }
 
-    /// Invites that can still be redeemed, newest first (ADMIN and up).
+    /// Invites that can still be redeemed, newest first (ADMIN and up). All are listed; each
+    /// `code` only where the caller outranks the invite's role.
     #[graphql(guard = "BookRoleGuard::book(Role::Admin, self.0.book_id())")]
     async fn invites(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Invite>> {
         let live = invites::live(&state(ctx)?.db, &self.0).await?;
