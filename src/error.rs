@@ -160,6 +160,12 @@ impl From<crate::auth::AuthError> for AppError {
     }
 }
 
+impl From<crate::text::TextError> for AppError {
+    fn from(error: crate::text::TextError) -> Self {
+        Self::bad_input(error.field, error.message())
+    }
+}
+
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         if let Self::Internal(cause) = self {

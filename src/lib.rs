@@ -10,6 +10,7 @@
 //! - [`ledger`]: the pure money core: exact amounts, splits, balances, settlement plans.
 //! - [`service`]: authorize, load, call the ledger, write in one transaction.
 //! - [`startup`]: building and running an instance with a graceful stop.
+//! - [`text`]: the validated text types every name and description goes through.
 
 pub mod auth;
 pub mod config;
@@ -22,3 +23,4 @@ pub mod service;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod text;

@@ -1,7 +1,9 @@
 //! Cryptographic primitives for accounts and authentication.
 //!
-//! Everything here is self-contained: no database, no HTTP, no GraphQL. The services call these
-//! pieces; the pieces never call back out. Each submodule is small and owns one job:
+//! Everything here is self-contained: no database, no HTTP, no GraphQL (the only other module
+//! used is the pure [`crate::text`], whose rules a user's name shares with every other name).
+//! The services call these pieces; the pieces never call back out. Each submodule is small and
+//! owns one job:
 //!
 //! - [`password`]: the [`password::Password`] policy type (8..=128 characters, upper, lower,
 //!   digit) and argon2id hashing/verification in `spawn_blocking`, with a dummy verification so
@@ -65,8 +67,8 @@ pub enum AuthError {
     /// malformed stored hash, a hashing task that panicked). Internal: never shown to clients.
     #[error("cryptographic failure: {0}")]
     Crypto(&'static str),
-    /// User input that breaks a rule; `field` is the input field's name ("email", "name",
-    /// "password") and `reason` a fixed, user-presentable sentence.
+    /// User input that breaks a rule; `field` is the input field's name ("email", "password")
+    /// and `reason` a fixed, user-presentable sentence. (A bad name is a [`crate::text::TextError`].)
     #[error("invalid {field}: {reason}")]
     InvalidInput {
         field: &'static str,

@@ -133,7 +133,8 @@ impl Book {
             .collect())
     }
 
-    /// Invites that can still be redeemed, newest first (ADMIN and up).
+    /// Invites that can still be redeemed, newest first (ADMIN and up). All are listed; each
+    /// `code` only where the caller outranks the invite's role.
     #[graphql(guard = "BookRoleGuard::book(Role::Admin, self.0.book_id())")]
     async fn invites(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Invite>> {
         let live = invites::live(&state(ctx)?.db, &self.0).await?;
@@ -172,13 +173,15 @@ impl Book {
 /// `createBook`'s input.
 #[derive(InputObject)]
 pub struct CreateBookInput {
-    /// 1 to 100 characters, trimmed.
+    /// 1 to 100 characters on one line, trimmed; no control or bidirectional formatting
+    /// characters.
     name: String,
     kind: BookKind,
     /// ISO 4217 code, e.g. `TWD`, `USD`, `JPY`.
     #[graphql(default = "TWD")]
     currency: String,
-    /// At most 1000 characters.
+    /// At most 1000 characters; line breaks and tabs are kept, other control and
+    /// bidirectional formatting characters refused.
     description: Option<String>,
 }
 

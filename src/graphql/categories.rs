@@ -85,7 +85,7 @@ impl CategoryMutation {
         &self,
         ctx: &Context<'_>,
         book_id: ID,
-        #[graphql(desc = "1 to 50 characters.")] name: String,
+        #[graphql(desc = "1 to 50 characters on one line.")] name: String,
         #[graphql(desc = "`#RRGGBB`.")] color: Option<String>,
         icon: Option<String>,
     ) -> async_graphql::Result<Category> {

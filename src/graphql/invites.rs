@@ -4,7 +4,7 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{enums::Role, invite};
+use entity::enums::Role;
 
 use crate::{
     error::AppError,
@@ -18,59 +18,62 @@ use crate::{
     },
     service::{
         books,
-        invites::{self, DEFAULT_EXPIRES_IN_HOURS, InviteInput, Redeem},
+        invites::{self, DEFAULT_EXPIRES_IN_HOURS, InviteInput, InviteView, Redeem},
     },
 };
 
-/// A way into a book, for as long as it is live.
-pub struct Invite(invite::Model);
+/// A way into a book, for as long as it is live, as the caller may see it.
+pub struct Invite(InviteView);
 
 impl Invite {
-    pub fn new(row: invite::Model) -> Self {
-        Self(row)
+    pub fn new(view: InviteView) -> Self {
+        Self(view)
     }
 }
 
 #[Object]
 impl Invite {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.0.invite().id.to_string())
     }
 
-    /// The 8-character code to type into `joinBook`.
-    async fn code(&self) -> &str {
-        &self.0.code
+    /// The 8-character code to type into `joinBook`. Null unless the caller outranks `role`,
+    /// the rule for creating and revoking the invite too: an ADMIN sees the codes of WRITER and
+    /// READER invites, only the OWNER those of ADMIN invites, since whoever holds such a code
+    /// can become an ADMIN. The invite itself is still listed, so an ADMIN knows it is out.
+    async fn code(&self) -> Option<&str> {
+        self.0.code()
     }
 
     /// The role a joiner gets.
     async fn role(&self) -> MemberRole {
-        self.0.role.into()
+        self.0.invite().role.into()
     }
 
     async fn expires_at(&self) -> DateTime<Utc> {
-        self.0.expires_at
+        self.0.invite().expires_at
     }
 
     /// How many people may join with it; null for no limit.
     async fn max_uses(&self) -> Option<i32> {
-        self.0.max_uses
+        self.0.invite().max_uses
     }
 
     /// How many people joined with it.
     async fn use_count(&self) -> i32 {
-        self.0.use_count
+        self.0.invite().use_count
     }
 
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        self.0.revoked_at
+        self.0.invite().revoked_at
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.0.invite().created_at
     }
 
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        user(ctx, self.0.created_by).await
+        user(ctx, self.0.invite().created_by).await
     }
 }
 
@@ -118,7 +121,7 @@ impl InviteMutation {
         )
         .await?;
         Ok(CreatedInvite {
-            code: created.invite.code.clone(),
+            code: created.code.expose_secret().to_owned(),
             link_token: created.link_token.expose_secret().to_owned(),
             invite: Invite(created.invite),
         })

@@ -17,7 +17,11 @@ use crate::{
     error::{AppError, AppResult},
     service::{Actor, Credential, now},
     state::AppState,
+    text::Name,
 };
+
+/// Longest token name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
 
 /// How stale `last_used_at` may get before a use writes it again: one write per minute per
 /// token instead of one per request.
@@ -73,13 +77,7 @@ pub async fn create(
     expires_at: Option<DateTime<Utc>>,
 ) -> AppResult<(access_token::Model, PersonalAccessToken)> {
     actor.ensure_session()?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::bad_input(
-            "name",
-            "a token name has 1 to 100 characters",
-        ));
-    }
+    let name = Name::parse("name", name, MAX_NAME_CHARS)?;
     let at = now();
     if expires_at.is_some_and(|expires| expires <= at) {
         return Err(AppError::bad_input(
@@ -91,7 +89,7 @@ pub async fn create(
     let row = access_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(actor.user_id),
-        name: Set(name.to_owned()),
+        name: Set(name.into()),
         scope: Set(scope),
         prefix: Set(secret.visible_prefix()),
         token_hash: Set(secret.hash().to_vec()),

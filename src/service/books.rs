@@ -31,9 +31,10 @@ use crate::{
         activity::{self, Action, Event},
         now,
     },
+    text::{Name, Note},
 };
 
-/// What a new book is made of, already validated.
+/// What a new book is made of, already validated (`name` a [`Name`], `description` a [`Note`]).
 pub struct NewBook {
     pub name: String,
     pub description: Option<String>,
@@ -146,8 +147,8 @@ pub async fn create_book(
 ) -> AppResult<book::Model> {
     actor.ensure_may_write()?;
     let new = NewBook {
-        name: required_text("name", input.name, MAX_NAME_CHARS)?,
-        description: optional_text("description", input.description, MAX_DESCRIPTION_CHARS)?,
+        name: Name::parse("name", input.name, MAX_NAME_CHARS)?.into(),
+        description: parse_description(input.description)?,
         kind: input.kind,
         currency: Currency::parse(input.currency)
             .map_err(|_| AppError::bad_input("currency", "not an ISO 4217 currency code"))?,
@@ -179,14 +180,10 @@ pub async fn update_book(
     let before = access.book().clone();
     let mut active: book::ActiveModel = before.clone().into();
     if let Some(name) = changes.name {
-        active.name = Set(required_text("name", name, MAX_NAME_CHARS)?);
+        active.name = Set(Name::parse("name", name, MAX_NAME_CHARS)?.into());
     }
     if let Some(description) = changes.description {
-        active.description = Set(optional_text(
-            "description",
-            description,
-            MAX_DESCRIPTION_CHARS,
-        )?);
+        active.description = Set(parse_description(description)?);
     }
     if let Some(limit) = changes.member_limit {
         if !MEMBER_LIMIT_RANGE.contains(&limit) {
@@ -323,28 +320,8 @@ fn snapshot(book: &book::Model) -> Value {
     })
 }
 
-/// Text a person typed that must be there: trimmed, 1 to `max_chars` characters.
-pub(crate) fn required_text(field: &str, input: &str, max_chars: usize) -> AppResult<String> {
-    let text = input.trim();
-    let chars = text.chars().count();
-    if chars == 0 || chars > max_chars {
-        return Err(AppError::bad_input(
-            field,
-            format!("must be 1 to {max_chars} characters"),
-        ));
-    }
-    Ok(text.to_owned())
-}
-
-/// Optional text: trimmed, at most `max_chars` characters; blank means none.
-pub(crate) fn optional_text(
-    field: &str,
-    input: Option<&str>,
-    max_chars: usize,
-) -> AppResult<Option<String>> {
-    input
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
-        .map(|text| required_text(field, text, max_chars))
-        .transpose()
+/// A description is a [`Note`], not a [`Name`]: it is a paragraph about the book shown on its
+/// own, never inside another line, so it may keep line breaks and tabs. Blank means none.
+fn parse_description(input: Option<&str>) -> AppResult<Option<String>> {
+    Ok(Note::parse_optional("description", input, MAX_DESCRIPTION_CHARS)?.map(String::from))
 }

@@ -20,9 +20,9 @@ use crate::{
     service::{
         Actor,
         access::{self, WriteAccess},
-        books::{optional_text, required_text},
         now,
     },
+    text::Name,
 };
 
 /// Longest category name, in characters.
@@ -77,15 +77,15 @@ pub async fn create(
 ) -> AppResult<category::Model> {
     let txn = db.begin().await?;
     let access = access::require_write(&txn, actor, book_id, Role::Admin).await?;
-    let name = required_text("name", input.name, MAX_NAME_CHARS)?;
+    let name = Name::parse("name", input.name, MAX_NAME_CHARS)?;
     ensure_name_free(&txn, &access, &name, None).await?;
     let at = now();
     let row = category::ActiveModel {
         id: Set(Uuid::now_v7()),
         book_id: Set(Some(book_id)),
-        name: Set(name),
+        name: Set(name.into()),
         color: Set(parse_color(input.color)?),
-        icon: Set(optional_text("icon", input.icon, MAX_ICON_CHARS)?),
+        icon: Set(parse_icon(input.icon)?),
         deleted_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
@@ -116,17 +116,17 @@ pub async fn update(
     let (row, access) = load_for_write(&txn, actor, category_id).await?;
     let mut active: category::ActiveModel = row.clone().into();
     if let Some(name) = changes.name {
-        let name = required_text("name", name, MAX_NAME_CHARS)?;
-        if name != row.name {
+        let name = Name::parse("name", name, MAX_NAME_CHARS)?;
+        if name.as_str() != row.name {
             ensure_name_free(&txn, &access, &name, Some(row.id)).await?;
-            active.name = Set(name);
+            active.name = Set(name.into());
         }
     }
     if let Some(color) = changes.color {
         active.color = Set(parse_color(color)?);
     }
     if let Some(icon) = changes.icon {
-        active.icon = Set(optional_text("icon", icon, MAX_ICON_CHARS)?);
+        active.icon = Set(parse_icon(icon)?);
     }
     if !active.is_changed() {
         return Ok(row);
@@ -179,11 +179,11 @@ async fn load_for_write(
 async fn ensure_name_free(
     txn: &DatabaseTransaction,
     access: &WriteAccess,
-    name: &str,
+    name: &Name,
     except: Option<Uuid>,
 ) -> AppResult<()> {
     let mut query = category::Entity::find()
-        .filter(category::Column::Name.eq(name))
+        .filter(category::Column::Name.eq(name.as_str()))
         .filter(category::Column::DeletedAt.is_null())
         .filter(
             Condition::any()
@@ -206,6 +206,12 @@ fn name_taken() -> AppError {
 /// The unique index catches what the check above cannot: a concurrent insert of the same name.
 fn name_taken_on_race(error: sea_orm::DbErr) -> AppError {
     AppError::unique_violation_or(error, "uq_categories_book_name", name_taken)
+}
+
+/// An icon name: a key into the client's icon set, so a one-line [`Name`] like any other name
+/// (it ends up in markup and lists as well). Blank means none.
+fn parse_icon(input: Option<&str>) -> AppResult<Option<String>> {
+    Ok(Name::parse_optional("icon", input, MAX_ICON_CHARS)?.map(String::from))
 }
 
 /// A colour as `#RRGGBB` (stored upper-case); blank means none.

@@ -8,6 +8,8 @@
 //! - An invite never grants OWNER (also `ck_invites_role`), and its creator can only hand out
 //!   roles strictly below their own, as with `changeRole`: ADMINs invite WRITERs and READERs,
 //!   only the OWNER invites ADMINs.
+//! - The same rule decides who sees a code ([`InviteView`]): a code *is* the role it grants, so
+//!   an ADMIN who could read the OWNER's ADMIN invite codes could make anyone an ADMIN.
 //! - Redeeming an invite that is expired, revoked, used up or unknown answers the same
 //!   NOT_FOUND ("invite not found"): a guesser learns nothing about codes that once existed.
 //!   Joining a book you are in, or one that is full or archived, is a CONFLICT.
@@ -48,10 +50,40 @@ pub struct InviteInput {
     pub max_uses: Option<i32>,
 }
 
-/// A new invite and its link token, which exists only here: the database keeps its hash.
+/// A new invite, its code and its link token, which exists only here: the database keeps its
+/// hash.
 pub struct CreatedInvite {
-    pub invite: invite::Model,
+    pub invite: InviteView,
+    pub code: InviteCode,
     pub link_token: OpaqueToken,
+}
+
+/// An invite as one member sees it. Its code redeems it, so the code is there only for a member
+/// who outranks the role it grants, that is who may create and revoke it ([`access::outranks`]:
+/// the OWNER for ADMIN invites, ADMINs and up for the rest). Private fields and one
+/// constructor: no view can be made without that check.
+pub struct InviteView {
+    /// The row with its `code` emptied, so the code cannot leak through it by mistake.
+    invite: invite::Model,
+    code: Option<String>,
+}
+
+impl InviteView {
+    fn for_viewer(viewer: Role, mut invite: invite::Model) -> Self {
+        let code = std::mem::take(&mut invite.code);
+        let code = access::outranks(viewer, invite.role).then_some(code);
+        Self { invite, code }
+    }
+
+    /// The invite, without its code.
+    pub fn invite(&self) -> &invite::Model {
+        &self.invite
+    }
+
+    /// The code, if this viewer may see it.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
 }
 
 /// Creates an invite to `book_id` (ADMIN and up).
@@ -107,18 +139,27 @@ pub async fn create(
         })
     })?;
     txn.commit().await?;
-    Ok(CreatedInvite { invite, link_token })
+    Ok(CreatedInvite {
+        invite: InviteView::for_viewer(access.role(), invite),
+        code,
+        link_token,
+    })
 }
 
-/// The book's invites that can still be redeemed, newest first (ADMIN and up).
-pub async fn live(db: &impl ConnectionTrait, access: &BookAccess) -> AppResult<Vec<invite::Model>> {
+/// The book's invites that can still be redeemed, newest first (ADMIN and up), each with its
+/// code only where the caller may see it ([`InviteView`]).
+pub async fn live(db: &impl ConnectionTrait, access: &BookAccess) -> AppResult<Vec<InviteView>> {
     access::check_role(Some(access.role()), Role::Admin)?;
-    Ok(invite::Entity::find()
+    let rows = invite::Entity::find()
         .filter(invite::Column::BookId.eq(access.book_id()))
         .filter(redeemable(now()))
         .order_by_desc(invite::Column::Id)
         .all(db)
-        .await?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| InviteView::for_viewer(access.role(), row))
+        .collect())
 }
 
 /// Revokes an invite (ADMIN and up, for invites granting roles below their own). Revoking a
@@ -127,7 +168,7 @@ pub async fn revoke(
     db: &DatabaseConnection,
     actor: &Actor,
     invite_id: Uuid,
-) -> AppResult<invite::Model> {
+) -> AppResult<InviteView> {
     let txn = db.begin().await?;
     let invite = invite::Entity::find_by_id(invite_id)
         .one(&txn)
@@ -140,7 +181,7 @@ pub async fn revoke(
         return Err(AppError::Forbidden);
     }
     if invite.revoked_at.is_some() {
-        return Ok(invite);
+        return Ok(InviteView::for_viewer(access.role(), invite));
     }
     let at = now();
     let mut active: invite::ActiveModel = invite.into();
@@ -148,7 +189,7 @@ pub async fn revoke(
     active.updated_at = Set(at);
     let invite = active.update(&txn).await?;
     txn.commit().await?;
-    Ok(invite)
+    Ok(InviteView::for_viewer(access.role(), invite))
 }
 
 /// What the joiner presents.

@@ -312,6 +312,53 @@ async fn only_admins_see_the_invites() {
 }
 
 #[tokio::test]
+async fn an_admin_sees_that_admin_invites_exist_but_never_their_codes() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("Owner").await;
+    let admin = app.register("Admin").await;
+    let book = create_book(&app, &owner, "Club").await;
+    add_member(&app, &owner, &book, &admin, "ADMIN").await;
+    let owners_admin = create_invite(&app, &owner, json!({ "book": book, "role": "ADMIN" })).await;
+    let owners_writer =
+        create_invite(&app, &owner, json!({ "book": book, "role": "WRITER" })).await;
+    let admins_reader =
+        create_invite(&app, &admin, json!({ "book": book, "role": "READER" })).await;
+
+    let as_admin = app
+        .gql_user(&admin, LIVE_INVITES, json!({ "id": book }))
+        .await;
+    let listed = ok(&as_admin)["book"]["invites"].as_array().unwrap();
+    // Every invite is listed, so the admin knows one is out; only lower roles show a code.
+    assert_eq!(listed.len(), 4, "{as_admin}");
+    for invite in listed {
+        let expected_visible = invite["role"] != "ADMIN";
+        assert_eq!(invite["code"].is_string(), expected_visible, "{invite}");
+    }
+    let shown = |created: &Value| {
+        listed
+            .iter()
+            .find(|invite| invite["id"] == created["invite"]["id"])
+            .map(|invite| invite["code"].clone())
+    };
+    assert_eq!(shown(&owners_admin), Some(Value::Null));
+    assert_eq!(shown(&owners_writer), Some(owners_writer["code"].clone()));
+    assert_eq!(shown(&admins_reader), Some(admins_reader["code"].clone()));
+
+    // The owner sees every code, the admin invite's included.
+    let as_owner = app
+        .gql_user(&owner, LIVE_INVITES, json!({ "id": book }))
+        .await;
+    let listed = ok(&as_owner)["book"]["invites"].as_array().unwrap();
+    assert_eq!(listed.len(), 4);
+    assert!(listed.iter().all(|invite| invite["code"].is_string()));
+    assert!(
+        listed
+            .iter()
+            .any(|invite| invite["code"] == owners_admin["code"])
+    );
+}
+
+#[tokio::test]
 async fn guessing_invite_codes_is_throttled_per_user() {
     let app = TestApp::spawn().await;
     let owner = app.register("Owner").await;

@@ -15,6 +15,7 @@ mod http_surface;
 mod invites;
 mod isolation;
 mod members;
+mod names;
 mod roles_matrix;
 mod schema_file;
 mod throttles;
