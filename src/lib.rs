@@ -5,6 +5,7 @@
 //! - [`config`]: environment-only configuration, secrets redacted.
 //! - [`db`]: opening the pool and applying migrations.
 //! - [`error`]: the one error type and its stable `extensions.code`.
+//! - [`events`]: the bus committed changes are announced on, across instances on PostgreSQL.
 //! - [`graphql`]: schema roots, API types, loaders and guards.
 //! - [`http`]: the axum router (`/graphql`, `/graphql/ws`, `/healthz`, `/readyz`).
 //! - [`ledger`]: the pure money core: exact amounts, splits, balances, settlement plans.
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod ledger;

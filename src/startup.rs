@@ -13,8 +13,9 @@ use tokio::net::TcpListener;
 use crate::{
     config::Config,
     db::{self, StatementCounter},
+    events::{self, EventBus},
     graphql, http,
-    service::housekeeping,
+    service::{housekeeping, revocation::RevokedCredentials},
     state::{AppState, Keys},
 };
 
@@ -36,11 +37,18 @@ impl Application {
         let keys =
             Keys::from_config(&config).context("deriving keys from the configured secrets")?;
         let statements = StatementCounter::attach(&mut db);
+        let revoked = RevokedCredentials::default();
+        revoked
+            .reload(&db)
+            .await
+            .map_err(|error| anyhow::anyhow!("loading revoked sessions: {error:?}"))?;
+        let events = EventBus::new(db.get_database_backend(), revoked);
         let state = AppState {
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),
             statements,
+            events,
         };
         let schema = graphql::build_schema(state.clone());
         let router = http::router(state.clone(), schema);
@@ -69,6 +77,11 @@ impl Application {
         // Stops with the server: dropped whichever way this function returns.
         let _housekeeping =
             housekeeping::spawn(self.state.db.clone(), self.state.config.activity_retention);
+        let _listener = events::spawn_listener(
+            self.state.events.clone(),
+            self.state.db.clone(),
+            self.state.config.database_url.clone(),
+        );
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let service = self
             .router

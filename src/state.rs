@@ -9,6 +9,7 @@ use crate::{
     auth::{jwt::JwtKeys, pii::PiiCipher},
     config::{Config, expose},
     db::StatementCounter,
+    events::EventBus,
 };
 
 #[derive(Clone)]
@@ -18,6 +19,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// Counts the statements run on `db`.
     pub statements: StatementCounter,
+    /// Where committed changes are announced; it also keeps the revoked-credential set.
+    pub events: EventBus,
 }
 
 /// The keys derived from the configured secrets.

@@ -15,7 +15,11 @@ pub struct Model {
     /// SHA-256 of the token (32 bytes); unique.
     #[sea_orm(column_type = "Blob", unique)]
     pub token_hash: Vec<u8>,
+    /// When this token stops working: the earlier of its own lifetime and its family's end.
     pub expires_at: DateTimeUtc,
+    /// The absolute end of the login session; no rotation goes past it. `None` only on rows
+    /// written before sessions had an end (they get one at their next rotation).
+    pub family_expires_at: Option<DateTimeUtc>,
     /// Set when this token was exchanged for its successor.
     pub rotated_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,

@@ -284,6 +284,7 @@ async fn every_table_round_trips_through_its_entity() {
             family_id: Set(Uuid::new_v4()),
             token_hash: Set(random_hash()),
             expires_at: Set(at(3600)),
+            family_expires_at: Set(Some(at(7200))),
             rotated_at: Set(Some(at(10))),
             revoked_at: Set(None),
             created_at: Set(at(0)),

@@ -5,7 +5,8 @@
 //!   HS384/HS512 or asymmetric algorithms are refused before any claim is read.
 //! - The header carries an explicit `typ` of [`ACCESS_TOKEN_TYP`], checked on validation, so no
 //!   other kind of JWT we might ever sign can be replayed as an access token.
-//! - `sub`, `iat`, `nbf`, `exp`, `iss` ([`ISSUER`]), `aud` ([`AUDIENCE`]) and `jti` are all
+//! - `sub`, `iat`, `nbf`, `exp`, `iss` ([`ISSUER`]), `aud` ([`AUDIENCE`]), `jti` and `sid` (the
+//!   login session, so that ending a session ends its tokens at once) are all
 //!   required; `exp` and `nbf` are checked with [`LEEWAY_SECS`] of clock skew, and so is `iat`
 //!   (jsonwebtoken does not check `iat`, we do: a token "issued in the future" is refused).
 //! - The key is at least 32 bytes (256 bits, HS256's output size) and used only for this.
@@ -30,8 +31,8 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 pub const ISSUER: &str = "tally";
 /// `aud` claim: who the token is for (the GraphQL API).
 pub const AUDIENCE: &str = "tally-api";
-/// Lifetime of an access token (seed 003: 15 minutes). Short, because a JWT cannot be recalled
-/// before it expires except through a `jti` denylist.
+/// Lifetime of an access token (seed 003: 15 minutes). Short, because every instance must
+/// remember a revoked session for as long as one of its tokens may live.
 pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. Small: jsonwebtoken's default of
 /// 60 s would add a minute to every token's life.
@@ -55,14 +56,22 @@ pub struct AccessClaims {
     pub iss: String,
     /// Always [`AUDIENCE`].
     pub aud: String,
-    /// Unique token id, for a revocation denylist keyed on (`jti`, `iss`).
+    /// Unique token id.
     pub jti: Uuid,
+    /// The login session (refresh-token family) the token belongs to: ending the session ends
+    /// its access tokens at once, through the revoked-session set.
+    pub sid: Uuid,
 }
 
 impl AccessClaims {
     /// The acting user's id.
     pub fn user_id(&self) -> Uuid {
         self.sub
+    }
+
+    /// The session the token was issued for.
+    pub fn session_id(&self) -> Uuid {
+        self.sid
     }
 
     /// When the token stops being accepted (ignoring leeway).
@@ -151,8 +160,14 @@ impl JwtKeys {
         self
     }
 
-    /// Issues an access token for `user_id`, valid from `now` for the configured lifetime.
-    pub fn issue(&self, user_id: Uuid, now: DateTime<Utc>) -> Result<IssuedAccessToken, AuthError> {
+    /// Issues an access token for `user_id` in session `session_id`, valid from `now` for the
+    /// configured lifetime.
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedAccessToken, AuthError> {
         let iat = now.timestamp();
         let expires_at = now + self.ttl;
         let claims = AccessClaims {
@@ -163,6 +178,7 @@ impl JwtKeys {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             jti: Uuid::new_v4(),
+            sid: session_id,
         };
         let token = self.sign(&claims)?;
         Ok(IssuedAccessToken {
@@ -236,6 +252,7 @@ mod tests {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             jti: Uuid::new_v4(),
+            sid: Uuid::new_v4(),
         }
     }
 
@@ -259,7 +276,7 @@ mod tests {
         let keys = keys();
         let user = Uuid::new_v4();
         let now = Utc::now();
-        let issued = keys.issue(user, now).unwrap();
+        let issued = keys.issue(user, Uuid::new_v4(), now).unwrap();
         let claims = keys.verify(issued.token.expose_secret()).unwrap();
         assert_eq!(claims.user_id(), user);
         assert_eq!(claims.jti, issued.jti);
@@ -275,7 +292,9 @@ mod tests {
 
     #[test]
     fn header_is_pinned_hs256_with_typ() {
-        let issued = keys().issue(Uuid::new_v4(), Utc::now()).unwrap();
+        let issued = keys()
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Utc::now())
+            .unwrap();
         let header = jsonwebtoken::decode_header(issued.token.expose_secret()).unwrap();
         assert_eq!(header.alg, Algorithm::HS256);
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
@@ -283,7 +302,9 @@ mod tests {
 
     #[test]
     fn issued_token_debug_is_redacted() {
-        let issued = keys().issue(Uuid::new_v4(), Utc::now()).unwrap();
+        let issued = keys()
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Utc::now())
+            .unwrap();
         let shown = format!("{issued:?} {:?}", keys());
         assert!(!shown.contains(issued.token.expose_secret()));
         assert!(!shown.contains("0123456789abcdef"));
@@ -294,7 +315,7 @@ mod tests {
         let keys = keys();
         // Expired 61 s ago: beyond the 30 s leeway.
         let now = Utc::now() - ACCESS_TOKEN_TTL - Duration::seconds(61);
-        let issued = keys.issue(Uuid::new_v4(), now).unwrap();
+        let issued = keys.issue(Uuid::new_v4(), Uuid::new_v4(), now).unwrap();
         assert_eq!(
             keys.verify(issued.token.expose_secret()),
             Err(AuthError::TokenExpired)
@@ -305,7 +326,7 @@ mod tests {
     fn expiry_within_leeway_is_accepted() {
         let keys = keys();
         let now = Utc::now() - ACCESS_TOKEN_TTL - Duration::seconds(10);
-        let issued = keys.issue(Uuid::new_v4(), now).unwrap();
+        let issued = keys.issue(Uuid::new_v4(), Uuid::new_v4(), now).unwrap();
         assert!(keys.verify(issued.token.expose_secret()).is_ok());
     }
 
@@ -329,7 +350,7 @@ mod tests {
         assert_eq!(keys.verify(&token), Err(AuthError::TokenInvalid));
         // The whole token issued in the future (nbf too) is refused as well.
         let issued = keys
-            .issue(Uuid::new_v4(), now + Duration::hours(1))
+            .issue(Uuid::new_v4(), Uuid::new_v4(), now + Duration::hours(1))
             .unwrap();
         assert_eq!(
             keys.verify(issued.token.expose_secret()),
@@ -360,12 +381,12 @@ mod tests {
         let now = Utc::now().timestamp();
         let full = json!({
             "sub": Uuid::new_v4(), "iat": now, "nbf": now, "exp": now + 900,
-            "iss": ISSUER, "aud": AUDIENCE, "jti": Uuid::new_v4(),
+            "iss": ISSUER, "aud": AUDIENCE, "jti": Uuid::new_v4(), "sid": Uuid::new_v4(),
         });
         let header = json!({"alg": "HS256", "typ": "at+jwt"});
         let keys = keys();
         assert!(keys.verify(&hand_signed(&header, &full, SECRET)).is_ok());
-        for claim in ["sub", "iat", "nbf", "exp", "iss", "aud", "jti"] {
+        for claim in ["sub", "iat", "nbf", "exp", "iss", "aud", "jti", "sid"] {
             let mut partial = full.clone();
             partial.as_object_mut().unwrap().remove(claim);
             let token = hand_signed(&header, &partial, SECRET);
@@ -398,7 +419,9 @@ mod tests {
     #[test]
     fn tampered_payload_is_refused() {
         let keys = keys();
-        let issued = keys.issue(Uuid::new_v4(), Utc::now()).unwrap();
+        let issued = keys
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Utc::now())
+            .unwrap();
         let token = issued.token.expose_secret();
         let parts: Vec<&str> = token.split('.').collect();
         let mut claims: serde_json::Value =
@@ -411,7 +434,9 @@ mod tests {
     #[test]
     fn token_signed_with_another_key_is_refused() {
         let other = JwtKeys::new(b"another-secret-that-is-32-bytes-long!!").unwrap();
-        let issued = other.issue(Uuid::new_v4(), Utc::now()).unwrap();
+        let issued = other
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Utc::now())
+            .unwrap();
         assert_eq!(
             keys().verify(issued.token.expose_secret()),
             Err(AuthError::TokenInvalid)
@@ -486,7 +511,9 @@ mod tests {
             JwtKeys::generate_secret().expose_secret()
         );
         let keys = JwtKeys::new(a.expose_secret().as_bytes()).unwrap();
-        let issued = keys.issue(Uuid::new_v4(), Utc::now()).unwrap();
+        let issued = keys
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Utc::now())
+            .unwrap();
         assert!(keys.verify(issued.token.expose_secret()).is_ok());
     }
 
@@ -494,7 +521,7 @@ mod tests {
     fn custom_ttl_applies() {
         let keys = keys().with_ttl(Duration::seconds(5));
         let now = Utc::now();
-        let issued = keys.issue(Uuid::new_v4(), now).unwrap();
+        let issued = keys.issue(Uuid::new_v4(), Uuid::new_v4(), now).unwrap();
         assert_eq!(issued.expires_at, now + Duration::seconds(5));
         let claims = keys.verify(issued.token.expose_secret()).unwrap();
         assert_eq!(claims.exp - claims.iat, 5);

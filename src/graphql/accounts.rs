@@ -65,10 +65,7 @@ pub struct AuthPayload {
 
 impl AuthPayload {
     fn new(user: PublicUser, session: Session) -> Self {
-        let viewer = Actor {
-            user_id: session.user_id,
-            credential: crate::service::Credential::Session,
-        };
+        let viewer = session.actor();
         Self {
             access_token: session.access_token.expose_secret().to_owned(),
             access_token_expires_at: session.access_token_expires_at,
@@ -214,11 +211,7 @@ impl AccountMutation {
     ) -> async_graphql::Result<AuthPayload> {
         let state = state(ctx)?;
         let session = sessions::refresh(state, &refresh_token).await?;
-        let viewer = Actor {
-            user_id: session.user_id,
-            credential: crate::service::Credential::Session,
-        };
-        let user = accounts::me(state, &viewer).await?;
+        let user = accounts::me(state, &session.actor()).await?;
         Ok(AuthPayload::new(user, session))
     }
 

@@ -4,7 +4,9 @@
 //!
 //! 1. the document's bracket nesting is bounded *before* the recursive parser sees it;
 //! 2. a mutation names at most one of the fields that hash a password or guess a secret;
-//! 3. a READ-scoped access token cannot run a mutation.
+//! 3. the caller's credential is still valid *now* (a WebSocket's operations arrive long after
+//!    its `connection_init`): not expired, not revoked;
+//! 4. a READ-scoped access token cannot run a mutation.
 //!
 //! Each refusal is an ordinary GraphQL error with a stable code, decided before any resolver or
 //! database statement runs.
@@ -22,7 +24,8 @@ use async_graphql::{
 use crate::{
     error::AppError,
     graphql::limits::{self, DocumentError},
-    service::Actor,
+    service::{Actor, access_tokens},
+    state::AppState,
 };
 
 /// Installs [`PolicyCheck`] on every request.
@@ -66,6 +69,10 @@ impl Extension for PolicyCheck {
         let document = next.run(ctx, query, variables).await?;
         limits::check_single_use_fields(&document).map_err(refuse_document)?;
         if let Some(actor) = ctx.data_opt::<Actor>() {
+            // A socket's credential is checked as of each operation, not of its handshake.
+            if let Some(state) = ctx.data_opt::<AppState>() {
+                access_tokens::ensure_current(state, actor).map_err(refuse)?;
+            }
             let operation_name = self
                 .operation_name
                 .lock()

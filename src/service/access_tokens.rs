@@ -15,7 +15,8 @@ use uuid::Uuid;
 use crate::{
     auth::secret_token::PersonalAccessToken,
     error::{AppError, AppResult},
-    service::{Actor, Credential, now},
+    events::Event,
+    service::{Actor, Credential, now, unit_of_work::UnitOfWork},
     state::AppState,
     text::Name,
 };
@@ -27,16 +28,31 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// token instead of one per request.
 const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
 
-/// Resolves an `Authorization: Bearer …` value (a JWT or a `tly_` token) to the actor.
+/// Resolves an `Authorization: Bearer …` value (a JWT or a `tly_` token) to the actor. A JWT
+/// of a session that has ended is refused although its signature and expiry are fine.
 pub async fn authenticate(state: &AppState, bearer: &str) -> AppResult<Actor> {
     if PersonalAccessToken::looks_like(bearer) {
         return authenticate_access_token(state, bearer).await;
     }
     let claims = state.keys.jwt.verify(bearer)?;
-    Ok(Actor {
+    let actor = Actor {
         user_id: claims.user_id(),
-        credential: Credential::Session,
-    })
+        credential: Credential::Session {
+            id: claims.session_id(),
+        },
+        expires_at: Some(claims.expires_at()),
+    };
+    ensure_current(state, &actor)?;
+    Ok(actor)
+}
+
+/// UNAUTHENTICATED once the actor's credential has expired or been revoked: what every
+/// operation of a long-lived WebSocket is checked against, as of the moment it runs.
+pub fn ensure_current(state: &AppState, actor: &Actor) -> AppResult<()> {
+    if actor.expired_at(now()) || state.events.revoked().contains(actor) {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(())
 }
 
 async fn authenticate_access_token(state: &AppState, bearer: &str) -> AppResult<Actor> {
@@ -65,6 +81,7 @@ async fn authenticate_access_token(state: &AppState, bearer: &str) -> AppResult<
             id: row.id,
             scope: row.scope,
         },
+        expires_at: row.expires_at,
     })
 }
 
@@ -114,20 +131,23 @@ pub async fn list(state: &AppState, actor: &Actor) -> AppResult<Vec<access_token
         .await?)
 }
 
-/// Revokes one of the caller's tokens; another user's token id is NOT_FOUND.
+/// Revokes one of the caller's tokens; another user's token id is NOT_FOUND. Sockets that
+/// authenticated with it are closed as the revocation commits.
 pub async fn revoke(state: &AppState, actor: &Actor, id: Uuid) -> AppResult<()> {
     actor.ensure_session()?;
+    let mut work = UnitOfWork::begin(state).await?;
     let revoked = access_token::Entity::update_many()
         .col_expr(access_token::Column::RevokedAt, Expr::value(now()))
         .filter(access_token::Column::Id.eq(id))
         .filter(access_token::Column::UserId.eq(actor.user_id))
         .filter(access_token::Column::RevokedAt.is_null())
-        .exec(&state.db)
+        .exec(work.txn())
         .await?;
     if revoked.rows_affected == 0 {
         return Err(AppError::NotFound {
             entity: "access token",
         });
     }
-    Ok(())
+    work.publish(Event::AccessTokenRevoked { token_id: id });
+    work.commit(state).await
 }

@@ -26,8 +26,9 @@ use crate::{
         Actor,
         books::{self, DEFAULT_CURRENCY, NewBook},
         now,
-        sessions::{self, Session},
+        sessions::{self, Family, Session},
         throttle::{self, Subject},
+        unit_of_work::UnitOfWork,
     },
     state::AppState,
 };
@@ -114,7 +115,7 @@ pub async fn register(
         },
     )
     .await?;
-    let session = sessions::start(state, &txn, id, None).await?;
+    let session = sessions::start(state, &txn, id, Family::New).await?;
     txn.commit().await?;
     Ok((reveal(state, &row)?, session))
 }
@@ -244,9 +245,14 @@ pub async fn login(
     let row = reseal_if_stale(state, row).await?;
     rehash_if_weak(state, &row, password).await?;
     let txn = state.db.begin().await?;
-    let session = sessions::start(state, &txn, row.id, None).await?;
+    let session = sessions::start(state, &txn, row.id, Family::New).await?;
     txn.commit().await?;
     Ok((reveal(state, &row)?, session))
+}
+
+/// Every refresh token of a user: a password change ends all of their sessions.
+fn user_sessions(user_id: Uuid) -> impl sea_orm::sea_query::IntoCondition {
+    entity::refresh_token::Column::UserId.eq(user_id)
 }
 
 /// Throttle key for an unparsable email: a constant, so all such attempts share one budget.
@@ -311,16 +317,16 @@ pub async fn change_password(
         attempt.refund(&state.db).await?;
     }
     let password_hash = hash_password(new.into_secret()).await?;
-    let txn = state.db.begin().await?;
+    let mut work = UnitOfWork::begin(state).await?;
     // Conditional on the hash just verified: of two concurrent changes (or a change racing a
     // login's rehash) exactly one replaces the password it checked.
-    if !replace_password_hash(&txn, &row, password_hash).await? {
+    if !replace_password_hash(work.txn(), &row, password_hash).await? {
         return Err(AppError::conflict(
             "the password was changed meanwhile; log in with the new one",
         ));
     }
-    sessions::revoke_all(&txn, row.id).await?;
-    let session = sessions::start(state, &txn, row.id, None).await?;
-    txn.commit().await?;
+    sessions::revoke(&mut work, user_sessions(row.id)).await?;
+    let session = sessions::start(state, work.txn(), row.id, Family::New).await?;
+    work.commit(state).await?;
     Ok((reveal(state, &row)?, session))
 }

@@ -14,8 +14,10 @@ pub mod categories;
 pub mod housekeeping;
 pub mod invites;
 pub mod members;
+pub mod revocation;
 pub mod sessions;
 pub mod throttle;
+pub mod unit_of_work;
 
 use entity::enums::TokenScope;
 
@@ -27,18 +29,28 @@ use uuid::Uuid;
 pub struct Actor {
     pub user_id: Uuid,
     pub credential: Credential,
+    /// When the credential stops being valid (`None`: an access token without expiry). A
+    /// WebSocket outlives the moment it authenticated, so this is checked again on every
+    /// operation and closes the socket when it passes.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// How the actor authenticated; it bounds what the request may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
-    /// A short-lived access token from `login`/`register`/`refreshToken`: full rights.
-    Session,
+    /// A short-lived access token from `login`/`register`/`refreshToken`, in session `id` (the
+    /// refresh-token family): full rights.
+    Session { id: Uuid },
     /// A personal access token for scripts and dashboards, limited to its scope.
     AccessToken { id: Uuid, scope: TokenScope },
 }
 
 impl Actor {
+    /// Whether the credential has expired at `at`.
+    pub fn expired_at(&self, at: chrono::DateTime<chrono::Utc>) -> bool {
+        self.expires_at.is_some_and(|expires_at| expires_at <= at)
+    }
+
     /// Whether this credential may change data (a READ access token may only read).
     pub fn may_write(&self) -> bool {
         !matches!(
@@ -52,7 +64,7 @@ impl Actor {
 
     /// Whether this is an interactive session (managing credentials needs one).
     pub fn is_session(&self) -> bool {
-        matches!(self.credential, Credential::Session)
+        matches!(self.credential, Credential::Session { .. })
     }
 
     /// FORBIDDEN for credentials that may only read.

@@ -210,13 +210,21 @@ async fn concurrent_refreshes_of_one_token_succeed_at_most_once() {
         .iter()
         .filter(|r| r["data"]["refreshToken"].is_object())
         .count();
-    assert!(successes <= 1, "{successes} concurrent refreshes succeeded");
+    // Exactly one: none would mean refreshing is broken, two would mean a token was used twice.
+    assert_eq!(successes, 1, "{results:?}");
+    let refused = results
+        .iter()
+        .filter(|r| error_code(r) == Some("UNAUTHENTICATED"))
+        .count();
+    assert_eq!(refused, 3, "{results:?}");
 }
 
 #[tokio::test]
 async fn logout_stops_refresh_and_logout_all_ends_every_session() {
     let app = TestApp::spawn().await;
     let alice = app.register("Alice").await;
+    let me = "{ me { id } }";
+    assert!(app.gql_user(&alice, me, json!({})).await["data"]["me"].is_object());
     let logout = app
         .gql(
             "mutation($t: String!) { logout(refreshToken: $t) }",
@@ -228,27 +236,32 @@ async fn logout_stops_refresh_and_logout_all_ends_every_session() {
         .gql(REFRESH, json!({ "token": alice.refresh_token }))
         .await;
     assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"));
+    // The session's access token dies with it, not 15 minutes later.
+    let after_logout = app.gql_user(&alice, me, json!({})).await;
+    assert_eq!(error_code(&after_logout), Some("UNAUTHENTICATED"), "{after_logout}");
 
-    let session = app
-        .gql(LOGIN, json!({ "email": alice.email, "password": PASSWORD }))
-        .await;
-    let refresh = session["data"]["login"]["refreshToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let login = |_: ()| app.gql(LOGIN, json!({ "email": alice.email, "password": PASSWORD }));
+    let (first, second) = (login(()).await, login(()).await);
+    let first_access = first["data"]["login"]["accessToken"].as_str().unwrap();
+    let second_access = second["data"]["login"]["accessToken"].as_str().unwrap();
+    let second_refresh = second["data"]["login"]["refreshToken"].as_str().unwrap();
     let all = app
-        .gql_user(&alice, "mutation { logoutAll }", json!({}))
+        .gql_as(Some(first_access), "mutation { logoutAll }", json!({}))
         .await;
-    assert_eq!(all["data"]["logoutAll"], true);
-    let refused = app.gql(REFRESH, json!({ "token": refresh })).await;
+    assert_eq!(all["data"]["logoutAll"], true, "{all}");
+    let refused = app.gql(REFRESH, json!({ "token": second_refresh })).await;
     assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"));
+    for access in [first_access, second_access] {
+        let after = app.gql_as(Some(access), me, json!({})).await;
+        assert_eq!(error_code(&after), Some("UNAUTHENTICATED"), "{after}");
+    }
 }
 
 #[tokio::test]
 async fn change_password_needs_the_current_one_and_ends_other_sessions() {
     let app = TestApp::spawn().await;
     let alice = app.register("Alice").await;
-    let change = r#"mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { refreshToken } }"#;
+    let change = r#"mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { accessToken refreshToken } }"#;
     let wrong = app
         .gql_user(
             &alice,
@@ -273,6 +286,11 @@ async fn change_password_needs_the_current_one_and_ends_other_sessions() {
         .gql(REFRESH, json!({ "token": alice.refresh_token }))
         .await;
     assert_eq!(error_code(&old_session), Some("UNAUTHENTICATED"));
+    let old_access = app.gql_user(&alice, "{ me { id } }", json!({})).await;
+    assert_eq!(error_code(&old_access), Some("UNAUTHENTICATED"), "{old_access}");
+    let new_access = changed["data"]["changePassword"]["accessToken"].as_str().unwrap();
+    let fresh = app.gql_as(Some(new_access), "{ me { id } }", json!({})).await;
+    assert!(fresh["data"]["me"].is_object(), "{fresh}");
     let new_login = app
         .gql(
             LOGIN,
@@ -309,6 +327,7 @@ async fn forged_expired_and_misaddressed_tokens_are_unauthenticated() {
         let mut claims = json!({
             "sub": alice.id, "iat": now, "nbf": now, "exp": now + 600,
             "iss": "tally", "aud": "tally-api", "jti": uuid::Uuid::new_v4().to_string(),
+            "sid": uuid::Uuid::new_v4().to_string(),
         });
         for (key, value) in overrides.as_object().unwrap() {
             claims[key] = value.clone();

@@ -1,0 +1,190 @@
+//! The event bus every committed change feeds, and every instance hears.
+//!
+//! A write stages its events with [`EventBus::stage`] inside the transaction that makes the
+//! change and hands them to [`EventBus::deliver`] after it commits, so no event is ever heard
+//! for a change that rolled back:
+//!
+//! - **In process** (SQLite, or any single instance): `deliver` applies the events to this
+//!   instance's state and broadcasts them to its subscribers (open sockets).
+//! - **Across instances** (PostgreSQL): `stage` also runs `pg_notify` inside the transaction,
+//!   which PostgreSQL sends only when (and if) it commits. Each instance holds one `LISTEN`
+//!   connection ([`spawn_listener`]) and delivers what it hears, skipping the notifications it
+//!   sent itself (already delivered at commit). After the connection drops, the listener
+//!   reconnects with backoff and announces [`Event::Resync`]: notifications sent meanwhile are
+//!   lost, so listeners reload what they keep.
+//!
+//! Payloads carry ids, never data: receivers read what they need from the database.
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::{error::AppResult, service::revocation::RevokedCredentials};
+
+/// The PostgreSQL channel the instances talk on.
+const CHANNEL: &str = "tally_events";
+/// How many events a slow subscriber may fall behind before it is told it lagged.
+const SUBSCRIBER_QUEUE: usize = 1024;
+/// The first wait before the listener reconnects; it doubles with every failed attempt.
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait between reconnection attempts of the listener.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Something that happened and committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// A login session (refresh-token family) was ended: its access tokens die at once.
+    SessionRevoked { session_id: Uuid },
+    /// A personal access token was revoked.
+    AccessTokenRevoked { token_id: Uuid },
+    /// Events may have been missed (the listener reconnected): reload and recheck.
+    Resync,
+}
+
+/// What goes over `NOTIFY`: the event and the instance that sent it.
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    origin: Uuid,
+    event: Event,
+}
+
+/// The bus of one instance. Cloning is cheap.
+#[derive(Clone)]
+pub struct EventBus(Arc<Inner>);
+
+struct Inner {
+    /// Tells this instance's own notifications apart from other instances'.
+    instance: Uuid,
+    backend: DatabaseBackend,
+    subscribers: broadcast::Sender<Event>,
+    revoked: RevokedCredentials,
+}
+
+impl EventBus {
+    pub fn new(backend: DatabaseBackend, revoked: RevokedCredentials) -> Self {
+        let (subscribers, _) = broadcast::channel(SUBSCRIBER_QUEUE);
+        Self(Arc::new(Inner {
+            instance: Uuid::new_v4(),
+            backend,
+            subscribers,
+            revoked,
+        }))
+    }
+
+    /// The set of revoked credentials this bus keeps current.
+    pub fn revoked(&self) -> &RevokedCredentials {
+        &self.0.revoked
+    }
+
+    /// Events delivered from now on (a receiver that falls behind gets `Lagged`).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.0.subscribers.subscribe()
+    }
+
+    /// Inside the committing transaction: on PostgreSQL, queues the events' notifications,
+    /// which the database sends only if the transaction commits. Nothing to do on SQLite.
+    pub async fn stage(&self, txn: &impl ConnectionTrait, events: &[Event]) -> AppResult<()> {
+        if self.0.backend != DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        for event in events {
+            let envelope = Envelope {
+                origin: self.0.instance,
+                event: event.clone(),
+            };
+            let payload =
+                serde_json::to_string(&envelope).map_err(crate::error::AppError::internal)?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), payload.into()],
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// After commit: applies the events to this instance and tells its subscribers.
+    pub fn deliver(&self, events: &[Event]) {
+        for event in events {
+            self.0.revoked.apply(event);
+            // No subscriber is not an error: nobody is listening right now.
+            let _ = self.0.subscribers.send(event.clone());
+        }
+    }
+
+    /// A notification heard on the channel: delivered unless this instance sent it.
+    fn heard(&self, payload: &str) {
+        match serde_json::from_str::<Envelope>(payload) {
+            Ok(envelope) if envelope.origin == self.0.instance => {}
+            Ok(envelope) => self.deliver(&[envelope.event]),
+            Err(error) => tracing::warn!(%error, "ignoring a malformed event notification"),
+        }
+    }
+}
+
+/// The running listener; dropping it stops it.
+pub struct Listener(tokio::task::JoinHandle<()>);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// On PostgreSQL, listens on the channel until dropped, reconnecting with backoff; after every
+/// reconnection it reloads the revoked set and delivers [`Event::Resync`]. `None` on SQLite.
+pub fn spawn_listener(bus: EventBus, db: DatabaseConnection, url: String) -> Option<Listener> {
+    if bus.0.backend != DatabaseBackend::Postgres {
+        return None;
+    }
+    Some(Listener(tokio::spawn(async move {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let error = listen(&bus, &db, &url, &mut backoff).await;
+            tracing::warn!(%error, ?backoff, "event listener lost its connection");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    })))
+}
+
+/// One listening connection's life: connect, listen, resync (anything may have been missed
+/// before the LISTEN took effect), then deliver until the connection drops. Returns why it
+/// ended; a connection that got as far as listening resets the backoff.
+async fn listen(
+    bus: &EventBus,
+    db: &DatabaseConnection,
+    url: &str,
+    backoff: &mut Duration,
+) -> anyhow::Error {
+    use sea_orm::sqlx::postgres::PgListener;
+    let result: anyhow::Result<()> = async {
+        let mut listener = PgListener::connect(url).await?;
+        listener.listen(CHANNEL).await?;
+        *backoff = MIN_BACKOFF;
+        resync(bus, db)
+            .await
+            .map_err(|error| anyhow::anyhow!("{error:?}"))?;
+        tracing::info!("listening for events from other instances");
+        // `try_recv` answers `None` when the connection was lost.
+        while let Some(notification) = listener.try_recv().await? {
+            bus.heard(notification.payload());
+        }
+        Ok(())
+    }
+    .await;
+    result
+        .err()
+        .unwrap_or_else(|| anyhow::anyhow!("the LISTEN connection closed"))
+}
+
+async fn resync(bus: &EventBus, db: &DatabaseConnection) -> AppResult<()> {
+    bus.0.revoked.reload(db).await?;
+    bus.deliver(&[Event::Resync]);
+    Ok(())
+}
