@@ -238,7 +238,11 @@ async fn logout_stops_refresh_and_logout_all_ends_every_session() {
     assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"));
     // The session's access token dies with it, not 15 minutes later.
     let after_logout = app.gql_user(&alice, me, json!({})).await;
-    assert_eq!(error_code(&after_logout), Some("UNAUTHENTICATED"), "{after_logout}");
+    assert_eq!(
+        error_code(&after_logout),
+        Some("UNAUTHENTICATED"),
+        "{after_logout}"
+    );
 
     let login = |_: ()| app.gql(LOGIN, json!({ "email": alice.email, "password": PASSWORD }));
     let (first, second) = (login(()).await, login(()).await);
@@ -287,9 +291,17 @@ async fn change_password_needs_the_current_one_and_ends_other_sessions() {
         .await;
     assert_eq!(error_code(&old_session), Some("UNAUTHENTICATED"));
     let old_access = app.gql_user(&alice, "{ me { id } }", json!({})).await;
-    assert_eq!(error_code(&old_access), Some("UNAUTHENTICATED"), "{old_access}");
-    let new_access = changed["data"]["changePassword"]["accessToken"].as_str().unwrap();
-    let fresh = app.gql_as(Some(new_access), "{ me { id } }", json!({})).await;
+    assert_eq!(
+        error_code(&old_access),
+        Some("UNAUTHENTICATED"),
+        "{old_access}"
+    );
+    let new_access = changed["data"]["changePassword"]["accessToken"]
+        .as_str()
+        .unwrap();
+    let fresh = app
+        .gql_as(Some(new_access), "{ me { id } }", json!({}))
+        .await;
     assert!(fresh["data"]["me"].is_object(), "{fresh}");
     let new_login = app
         .gql(

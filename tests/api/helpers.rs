@@ -28,6 +28,12 @@ pub struct TestApp {
     database_url: String,
 }
 
+/// A further server on a test's database; dropping it stops the server.
+pub struct Instance {
+    pub address: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
 /// One running server and the handles to reach and stop it.
 struct Server {
     address: String,
@@ -206,6 +212,16 @@ impl TestApp {
         self.database.is_postgres()
     }
 
+    /// Starts another server on this test's database, as a second instance behind a load
+    /// balancer would run; it stops when the returned handle is dropped.
+    pub async fn another_instance(&self) -> Instance {
+        let server = Server::start(&self.database_url, &[]).await;
+        Instance {
+            address: server.address,
+            _stop: server.stop,
+        }
+    }
+
     /// The SQLite database file, when the test runs on SQLite.
     pub fn sqlite_file(&self) -> Option<PathBuf> {
         match &self.database {
@@ -221,9 +237,20 @@ impl TestApp {
 
     /// POSTs a GraphQL document with an optional bearer token.
     pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.gql_on(&self.address, token, query, variables).await
+    }
+
+    /// POSTs a GraphQL document to the server at `address` (this one or another instance).
+    pub async fn gql_on(
+        &self,
+        address: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
         let mut request = self
             .client
-            .post(format!("{}/graphql", self.address))
+            .post(format!("{address}/graphql"))
             .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);

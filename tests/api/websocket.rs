@@ -1,16 +1,24 @@
-//! The WebSocket endpoint authenticates from `connection_init`, like the HTTP layer does from
-//! the `Authorization` header.
+//! The WebSocket endpoint gets what HTTP gets, for as long as a socket lives: authentication
+//! from `connection_init`, the client address in every throttle, and a credential checked as of
+//! now: an expired or revoked one closes the socket with 4403 without waiting for the client.
+
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
 
-use crate::helpers::TestApp;
+use crate::helpers::{PASSWORD, TEST_JWT_SECRET, TestApp, error_code};
 
-/// Opens a `graphql-transport-ws` socket, sends `connection_init` with `payload`, and returns
-/// the first message the server answers with (`None` if it closed the socket).
-async fn init_with(app: &TestApp, payload: Value) -> Option<Value> {
-    let url = format!("{}/graphql/ws", app.address.replacen("http", "ws", 1));
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a `graphql-transport-ws` socket to the server at `address` and sends
+/// `connection_init` with `payload`.
+async fn open(address: &str, payload: Value) -> Socket {
+    let url = format!("{}/graphql/ws", address.replacen("http", "ws", 1));
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
         "sec-websocket-protocol",
@@ -19,35 +27,228 @@ async fn init_with(app: &TestApp, payload: Value) -> Option<Value> {
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let init = json!({ "type": "connection_init", "payload": payload });
     socket.send(Message::text(init.to_string())).await.unwrap();
-    let reply = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+    socket
+}
+
+/// A socket authenticated with `token`, past its `connection_ack`.
+async fn acknowledged(address: &str, token: &str) -> Socket {
+    let mut socket = open(
+        address,
+        json!({ "Authorization": format!("Bearer {token}") }),
+    )
+    .await;
+    let ack = next(&mut socket).await;
+    assert!(
+        matches!(&ack, Reply::Json(message) if message["type"] == "connection_ack"),
+        "{ack:?}"
+    );
+    socket
+}
+
+#[derive(Debug)]
+enum Reply {
+    Json(Value),
+    Closed(Option<u16>),
+}
+
+/// The next message from the server within 10 s (a timeout fails the test).
+async fn next(socket: &mut Socket) -> Reply {
+    let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
         .await
-        .ok()??;
-    match reply.ok()? {
-        Message::Text(text) => serde_json::from_str(&text).ok(),
-        _ => None,
+        .expect("the server answers within 10 s");
+    match message {
+        Some(Ok(Message::Text(text))) => Reply::Json(serde_json::from_str(&text).unwrap()),
+        Some(Ok(Message::Close(frame))) => Reply::Closed(frame.map(|frame| frame.code.into())),
+        Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+        Some(Err(_)) | None => Reply::Closed(None),
     }
+}
+
+/// Runs `query` as operation `id` and returns the first answer to it.
+async fn run(socket: &mut Socket, id: &str, query: &str, variables: Value) -> Reply {
+    let subscribe = json!({
+        "id": id, "type": "subscribe",
+        "payload": { "query": query, "variables": variables },
+    });
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .unwrap();
+    next(socket).await
 }
 
 #[tokio::test]
 async fn a_valid_token_in_connection_init_is_acknowledged() {
     let app = TestApp::spawn().await;
     let alice = app.register("Alice").await;
-    let reply = init_with(
-        &app,
-        json!({ "Authorization": format!("Bearer {}", alice.access_token) }),
-    )
-    .await;
-    assert_eq!(reply.unwrap()["type"], "connection_ack");
+    let mut socket = acknowledged(&app.address, &alice.access_token).await;
+    let me = run(&mut socket, "1", "{ me { id } }", json!({})).await;
+    let Reply::Json(me) = me else {
+        panic!("{me:?}")
+    };
+    assert_eq!(me["payload"]["data"]["me"]["id"], alice.id.as_str());
 }
 
 #[tokio::test]
-async fn a_bad_token_in_connection_init_is_refused() {
+async fn a_bad_token_in_connection_init_closes_the_socket_with_4403() {
     let app = TestApp::spawn().await;
-    let reply = init_with(&app, json!({ "Authorization": "Bearer not-a-token" })).await;
-    let acknowledged = reply
-        .as_ref()
-        .is_some_and(|message| message["type"] == "connection_ack");
-    assert!(!acknowledged, "{reply:?}");
+    let mut socket = open(
+        &app.address,
+        json!({ "Authorization": "Bearer not-a-token" }),
+    )
+    .await;
+    let reply = next(&mut socket).await;
+    assert!(matches!(reply, Reply::Closed(Some(4403))), "{reply:?}");
+}
+
+#[tokio::test]
+async fn logins_over_a_socket_count_against_the_client_address() {
+    let app = TestApp::spawn().await;
+    app.register("Alice").await;
+    // Use up the address's 50 failures over HTTP (unknown emails: no per-email limit).
+    for i in 0..50 {
+        app.gql(
+            "mutation($e: String!) { login(email: $e, password: \"Wrong-Pass-1\") { accessToken } }",
+            json!({ "e": format!("nobody{i}@example.com") }),
+        )
+        .await;
+    }
+    let mut socket = open(&app.address, json!({})).await;
+    assert!(matches!(next(&mut socket).await, Reply::Json(ack) if ack["type"] == "connection_ack"));
+    let login = run(
+        &mut socket,
+        "1",
+        "mutation($p: String!) { login(email: \"alice@example.com\", password: $p) { accessToken } }",
+        json!({ "p": PASSWORD }),
+    )
+    .await;
+    let Reply::Json(login) = login else {
+        panic!("{login:?}")
+    };
+    assert_eq!(
+        error_code(&login["payload"]),
+        Some("RATE_LIMITED"),
+        "{login}"
+    );
+}
+
+#[tokio::test]
+async fn a_socket_closes_with_4403_when_its_session_ends() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let mut socket = acknowledged(&app.address, &alice.access_token).await;
+    let logout = app
+        .gql(
+            "mutation($t: String!) { logout(refreshToken: $t) }",
+            json!({ "t": alice.refresh_token }),
+        )
+        .await;
+    assert_eq!(logout["data"]["logout"], true);
+    let reply = next(&mut socket).await;
+    assert!(matches!(reply, Reply::Closed(Some(4403))), "{reply:?}");
+}
+
+#[tokio::test]
+async fn a_socket_closes_with_4403_when_its_access_token_is_revoked() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let created = app
+        .gql_user(
+            &alice,
+            r#"mutation { createAccessToken(name: "dashboard", scope: READ) { token accessToken { id } } }"#,
+            json!({}),
+        )
+        .await;
+    let token = created["data"]["createAccessToken"]["token"]
+        .as_str()
+        .unwrap();
+    let id = created["data"]["createAccessToken"]["accessToken"]["id"].clone();
+    let mut socket = acknowledged(&app.address, token).await;
+    let revoked = app
+        .gql_user(
+            &alice,
+            "mutation($id: ID!) { revokeAccessToken(id: $id) }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(revoked["data"]["revokeAccessToken"], true, "{revoked}");
+    let reply = next(&mut socket).await;
+    assert!(matches!(reply, Reply::Closed(Some(4403))), "{reply:?}");
+}
+
+#[tokio::test]
+async fn a_socket_closes_with_4403_when_its_token_expires() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    // A token issued so long ago that it expires two seconds from now.
+    let keys = tally::auth::jwt::JwtKeys::new(TEST_JWT_SECRET.as_bytes()).unwrap();
+    let issued_at =
+        chrono::Utc::now() - tally::auth::jwt::ACCESS_TOKEN_TTL + chrono::Duration::seconds(2);
+    let user_id = alice.id.parse().unwrap();
+    let issued = keys
+        .issue(user_id, uuid::Uuid::new_v4(), issued_at)
+        .unwrap();
+    let token = secrecy::ExposeSecret::expose_secret(&issued.token).to_owned();
+    let mut socket = acknowledged(&app.address, &token).await;
+    let reply = next(&mut socket).await;
+    assert!(matches!(reply, Reply::Closed(Some(4403))), "{reply:?}");
+}
+
+/// With PostgreSQL, a revocation committed on one instance reaches the others through
+/// `NOTIFY`, also after their `LISTEN` connection was killed and came back.
+#[tokio::test]
+async fn a_session_ended_on_one_instance_is_refused_on_another() {
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        return; // One SQLite file serves one instance.
+    }
+    let other = app.another_instance().await;
+    let alice = app.register("Alice").await;
+    let me = "{ me { id } }";
+    let on_other = app
+        .gql_on(&other.address, Some(&alice.access_token), me, json!({}))
+        .await;
+    assert!(on_other["data"]["me"].is_object(), "{on_other}");
+
+    // Kill every LISTEN connection; each instance must reconnect by itself.
+    let killed = app
+        .count(
+            "(SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
+              WHERE datname = current_database() AND query LIKE 'LISTEN%') AS listeners",
+            "killed",
+        )
+        .await;
+    assert_eq!(killed, 2, "each instance holds one LISTEN connection");
+    wait_for_listeners(&app, 2).await;
+
+    let mut socket = acknowledged(&other.address, &alice.access_token).await;
+    app.gql(
+        "mutation($t: String!) { logout(refreshToken: $t) }",
+        json!({ "t": alice.refresh_token }),
+    )
+    .await;
+    let reply = next(&mut socket).await;
+    assert!(matches!(reply, Reply::Closed(Some(4403))), "{reply:?}");
+    let refused = app
+        .gql_on(&other.address, Some(&alice.access_token), me, json!({}))
+        .await;
+    assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"), "{refused}");
+}
+
+async fn wait_for_listeners(app: &TestApp, expected: i64) {
+    for _ in 0..100 {
+        let listening = app
+            .count(
+                "pg_stat_activity",
+                "datname = current_database() AND query LIKE 'LISTEN%'",
+            )
+            .await;
+        if listening == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the instances did not listen again within 10 s");
 }
 
 /// The status of a WebSocket handshake sent with `origin`.

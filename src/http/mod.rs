@@ -3,21 +3,26 @@
 //!
 //! GraphQL over GET is never executed, so a link or an `<img>` cannot run a mutation; POST must
 //! carry `Content-Type: application/json`, which browsers cannot send cross-origin without a CORS
-//! preflight (the CSRF defence of the GraphQL-over-HTTP spec). Bodies are capped and every
-//! request has a deadline. Each request gets an `x-request-id`, recorded on its tracing span and
-//! returned to the client, so an `INTERNAL` error can be matched to its log line.
+//! preflight (the CSRF defence of the GraphQL-over-HTTP spec). Bodies are capped, batches and
+//! malformed bodies get a 400 with a GraphQL error, and every request has a deadline. Each
+//! request gets an `x-request-id` (a client's own only when it is a short safe token), recorded
+//! on its tracing span and returned to the client, so an `INTERNAL` error can be matched to its
+//! log line. The client address every throttle keys on comes from [`client_address`], for
+//! HTTP and [`websocket`] alike.
 
 use std::{net::SocketAddr, time::Duration};
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::GraphQLResponse;
 use axum::{
     Router,
-    extract::{ConnectInfo, State, WebSocketUpgrade},
+    body::Bytes,
+    extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
+use tower::util::MapRequestLayer;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
@@ -33,8 +38,16 @@ use crate::{
     state::AppState,
 };
 
-/// Largest accepted request body; GraphQL documents and variables are far smaller.
+mod client_address;
+mod websocket;
+
+/// Largest accepted request body (and WebSocket message); GraphQL documents and variables are
+/// far smaller.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The request-id header, set on every request and response.
+const REQUEST_ID: &str = "x-request-id";
+/// Longest request id a client may choose.
+const MAX_REQUEST_ID_CHARS: usize = 64;
 /// Deadline for one HTTP request (subscriptions are upgraded and not bound by it).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -50,7 +63,7 @@ pub fn router(app: AppState, schema: TallySchema) -> Router {
     let state = HttpState { app, schema };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
-        .route("/graphql/ws", get(graphql_ws))
+        .route("/graphql/ws", get(websocket::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
@@ -67,6 +80,27 @@ pub fn router(app: AppState, schema: TallySchema) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(MapRequestLayer::new(drop_unsafe_request_id))
+}
+
+/// Keeps a client's `x-request-id` only when it is a short token of letters, digits, `.`, `_`
+/// and `-`: it is echoed in responses and written to every log line, so anything else (control
+/// characters, log-line forgery, kilobytes of text) is replaced by a generated id.
+fn drop_unsafe_request_id<B>(mut request: Request<B>) -> Request<B> {
+    let safe = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|id| {
+            (1..=MAX_REQUEST_ID_CHARS).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(&byte))
+        });
+    if !safe {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    request
 }
 
 /// Lets the configured single-page-app origins call `/graphql` from the browser. Credentials
@@ -100,7 +134,7 @@ async fn graphql(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     request_id: Option<axum::Extension<RequestId>>,
-    request: GraphQLRequest,
+    body: Bytes,
 ) -> Response {
     if !is_json(&headers) {
         return (
@@ -109,10 +143,15 @@ async fn graphql(
         )
             .into_response();
     }
+    let request = match parse_request(&body) {
+        Ok(request) => request,
+        Err(message) => return bad_request(&message),
+    };
     let request_id = request_id
         .and_then(|id| id.0.header_value().to_str().ok().map(str::to_owned))
         .unwrap_or_default();
-    let mut request = request.into_inner().data(ClientAddress(peer.ip()));
+    let client = client_address::resolve(peer, &headers, &state.app.config.trusted_proxies);
+    let mut request = request.data(ClientAddress(client));
     let mut response = match authenticate_header(&state.app, &headers).await {
         Ok(actor) => {
             if let Some(actor) = actor {
@@ -124,6 +163,28 @@ async fn graphql(
     };
     label_errors(&mut response.errors, &request_id);
     GraphQLResponse::from(response).into_response()
+}
+
+/// Reads one GraphQL request (`{"query", "variables", "operationName"}`) from a JSON body.
+/// Batches (a JSON array) are refused: each element would be a full request, multiplying what
+/// one HTTP request may cost.
+fn parse_request(body: &[u8]) -> Result<async_graphql::Request, String> {
+    if body.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
+        return Err("batched requests are not supported: send one operation per request".into());
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| format!("the body is not a GraphQL request: {error}"))
+}
+
+/// A 400 whose body is a GraphQL error, as clients expect of a GraphQL endpoint.
+fn bad_request(message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{
+            "message": message,
+            "extensions": { "code": ErrorCode::BadUserInput.as_str() },
+        }],
+    });
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
 /// The actor named by `Authorization: Bearer …`; no header means an anonymous request, while a
@@ -171,72 +232,6 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
-}
-
-async fn graphql_ws(
-    State(state): State<HttpState>,
-    headers: HeaderMap,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    if !origin_allowed(&headers, &state.app.config.cors_origins) {
-        return (
-            StatusCode::FORBIDDEN,
-            "this origin may not open a WebSocket here",
-        )
-            .into_response();
-    }
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            let app = state.app.clone();
-            GraphQLWebSocket::new(socket, state.schema, protocol)
-                .on_connection_init(move |payload| connection_init(app, payload))
-                .serve()
-        })
-}
-
-/// Browsers let any page open a WebSocket to any host (CORS does not apply), so a socket whose
-/// `Origin` is neither this host nor a configured origin is refused before the upgrade
-/// (cross-site WebSocket hijacking). Clients that are not browsers send no `Origin` and pass.
-fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers
-        .get(header::ORIGIN)
-        .and_then(|value| value.to_str().ok())
-    else {
-        return true;
-    };
-    if allowed.iter().any(|allowed| allowed == origin) {
-        return true;
-    }
-    let origin_host = origin.split_once("://").map(|(_, host)| host);
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok());
-    origin_host.is_some() && origin_host == host
-}
-
-/// Authenticates a WebSocket from its `connection_init` payload: `{"Authorization": "Bearer …"}`
-/// (or `authToken`). Without credentials the connection stays anonymous.
-async fn connection_init(
-    app: AppState,
-    payload: serde_json::Value,
-) -> async_graphql::Result<async_graphql::Data> {
-    let mut data = async_graphql::Data::default();
-    let bearer = ["Authorization", "authorization", "authToken"]
-        .iter()
-        .find_map(|key| payload.get(key).and_then(serde_json::Value::as_str))
-        .map(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .unwrap_or(value)
-                .trim()
-                .to_owned()
-        });
-    if let Some(bearer) = bearer {
-        data.insert(access_tokens::authenticate(&app, &bearer).await?);
-    }
-    Ok(data)
 }
 
 async fn healthz() -> &'static str {

@@ -1,0 +1,261 @@
+//! `/graphql/ws`: GraphQL over WebSocket (`graphql-transport-ws`, and the legacy `graphql-ws`).
+//!
+//! A socket gets what a POST gets: the client address (trusted proxies resolved) for every
+//! throttle, the same schema extensions (document limits, a READ token's refusal of mutations,
+//! the credential checked as of each operation) and the same error codes. On top of that, a
+//! socket lives long, so this module watches its credential for as long as it is open: when it
+//! expires or is revoked (logout, password change, revoked access token; on any instance), the
+//! socket is closed with 4403 at once, without waiting for the client's next message.
+//!
+//! async-graphql speaks the protocols; this module owns the loop around it so it can close the
+//! socket on its own initiative.
+
+use std::{
+    future,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
+
+use async_graphql::{
+    Data, Executor, Request, Response,
+    http::{WebSocket as GraphQLSocket, WebSocketProtocols, WsMessage},
+};
+use axum::{
+    extract::{
+        ConnectInfo, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response as HttpResponse},
+};
+use futures_util::{SinkExt, StreamExt, stream::BoxStream};
+use tokio::sync::{broadcast::error::RecvError, watch};
+
+use super::{HttpState, MAX_BODY_BYTES, client_address, label_errors};
+use crate::{
+    graphql::{TallySchema, accounts::ClientAddress},
+    service::{Actor, access_tokens},
+    state::AppState,
+};
+
+/// The close code for a credential that is missing, bad, expired or revoked
+/// (`graphql-transport-ws`'s "Forbidden").
+const FORBIDDEN: u16 = 4403;
+
+pub(super) async fn upgrade(
+    State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> HttpResponse {
+    let Some(protocol) = subprotocol(&headers) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "ask for the graphql-transport-ws (or graphql-ws) subprotocol",
+        )
+            .into_response();
+    };
+    if !origin_allowed(&headers, &state.app.config.cors_origins) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this origin may not open a WebSocket here",
+        )
+            .into_response();
+    }
+    let client = client_address::resolve(peer, &headers, &state.app.config.trusted_proxies);
+    upgrade
+        // The HTTP body limit, for messages too (axum's default is 64 MiB).
+        .max_message_size(MAX_BODY_BYTES)
+        .max_frame_size(MAX_BODY_BYTES)
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve(socket, state, protocol, client))
+}
+
+/// The first GraphQL subprotocol the client offers.
+fn subprotocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|protocol| protocol.trim().parse().ok())
+}
+
+/// Browsers let any page open a WebSocket to any host (CORS does not apply), so a socket whose
+/// `Origin` is neither this host nor a configured origin is refused before the upgrade
+/// (cross-site WebSocket hijacking). Clients that are not browsers send no `Origin` and pass.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return true;
+    };
+    if allowed.iter().any(|allowed| allowed == origin) {
+        return true;
+    }
+    let origin_host = origin.split_once("://").map(|(_, host)| host);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok());
+    origin_host.is_some() && origin_host == host
+}
+
+/// Where the socket's `connection_init` stands.
+#[derive(Clone, Copy)]
+enum Init {
+    Pending,
+    /// Accepted, with the actor it authenticated (none: an anonymous socket).
+    Accepted(Option<Actor>),
+    /// Refused: the credential was bad.
+    Refused,
+}
+
+async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols, client: IpAddr) {
+    let (mut sink, stream) = socket.split();
+    let input = stream
+        .take_while(|message| future::ready(message.is_ok()))
+        .filter_map(|message| {
+            future::ready(match message {
+                Ok(Message::Text(text)) => Some(axum::body::Bytes::from(text)),
+                Ok(Message::Binary(bytes)) => Some(bytes),
+                _ => None,
+            })
+        });
+    let (init_tx, mut init_rx) = watch::channel(Init::Pending);
+    let app = state.app.clone();
+    let mut connection = Data::default();
+    connection.insert(ClientAddress(client));
+    let output = GraphQLSocket::new(LabelledSchema(state.schema), input, protocol)
+        .connection_data(connection)
+        .on_connection_init(move |payload| async move {
+            let init = connection_init(&app, payload).await;
+            let _ = init_tx.send(match &init {
+                Ok((_, actor)) => Init::Accepted(*actor),
+                Err(_) => Init::Refused,
+            });
+            init.map(|(data, _)| data).map_err(Into::into)
+        });
+    futures_util::pin_mut!(output);
+    let mut events = state.app.events.subscribe();
+    let mut init_pending = true;
+    loop {
+        let init = *init_rx.borrow();
+        let actor = match init {
+            Init::Accepted(actor) => actor,
+            Init::Pending | Init::Refused => None,
+        };
+        let expiry = async move {
+            let remaining = actor.and_then(|actor| actor.expires_at).map(|expires_at| {
+                (expires_at - crate::service::now())
+                    .to_std()
+                    .unwrap_or_default()
+            });
+            match remaining {
+                Some(remaining) => tokio::time::sleep(remaining).await,
+                None => future::pending().await,
+            }
+        };
+        tokio::select! {
+            message = output.next() => {
+                let Some(message) = message else { break };
+                let frame = match message {
+                    WsMessage::Text(text) => Message::Text(text.into()),
+                    // async-graphql closes a refused `connection_init` with 1002 (4400 in
+                    // graphql-transport-ws); the protocol's code for bad credentials is 4403.
+                    WsMessage::Close(code, reason) => {
+                        // Read now: the refusal was recorded while this message was made.
+                        let refused = matches!(*init_rx.borrow(), Init::Refused);
+                        let code = if refused { FORBIDDEN } else { code };
+                        Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+                    }
+                };
+                if sink.send(frame).await.is_err() {
+                    break;
+                }
+            }
+            () = expiry => {
+                close(&mut sink, "the credential expired").await;
+                break;
+            }
+            event = events.recv() => {
+                // Any revocation (or a missed one, after lag) may concern this socket.
+                let revoked = match event {
+                    Ok(_) | Err(RecvError::Lagged(_)) => actor
+                        .is_some_and(|actor| access_tokens::ensure_current(&state.app, &actor).is_err()),
+                    Err(RecvError::Closed) => false,
+                };
+                if revoked {
+                    close(&mut sink, "the credential was revoked").await;
+                    break;
+                }
+            }
+            changed = init_rx.changed(), if init_pending => {
+                // The sender goes away once `connection_init` has been answered.
+                init_pending = changed.is_ok();
+            }
+        }
+    }
+}
+
+async fn close<S>(sink: &mut S, reason: &str)
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    let frame = CloseFrame {
+        code: FORBIDDEN,
+        reason: reason.into(),
+    };
+    let _ = sink.send(Message::Close(Some(frame))).await;
+}
+
+/// Authenticates a socket from its `connection_init` payload: `{"Authorization": "Bearer …"}`
+/// (or `authorization`, or `authToken`). Without credentials the connection stays anonymous.
+async fn connection_init(
+    app: &AppState,
+    payload: serde_json::Value,
+) -> Result<(Data, Option<Actor>), crate::error::AppError> {
+    let mut data = Data::default();
+    let bearer = ["Authorization", "authorization", "authToken"]
+        .iter()
+        .find_map(|key| payload.get(key).and_then(serde_json::Value::as_str))
+        .map(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .unwrap_or(value)
+                .trim()
+                .to_owned()
+        });
+    let Some(bearer) = bearer else {
+        return Ok((data, None));
+    };
+    let actor = access_tokens::authenticate(app, &bearer).await?;
+    data.insert(actor);
+    Ok((data, Some(actor)))
+}
+
+/// The schema, with every answer's errors given stable codes as over HTTP.
+#[derive(Clone)]
+struct LabelledSchema(TallySchema);
+
+impl Executor for LabelledSchema {
+    async fn execute(&self, request: Request) -> Response {
+        let mut response = self.0.execute(request).await;
+        label_errors(&mut response.errors, &uuid::Uuid::new_v4().to_string());
+        response
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        self.0
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(|mut response| {
+                label_errors(&mut response.errors, &uuid::Uuid::new_v4().to_string());
+                response
+            })
+            .boxed()
+    }
+}
