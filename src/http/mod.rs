@@ -172,8 +172,12 @@ fn parse_request(body: &[u8]) -> Result<async_graphql::Request, String> {
     if body.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
         return Err("batched requests are not supported: send one operation per request".into());
     }
-    serde_json::from_slice(body)
-        .map_err(|error| format!("the body is not a GraphQL request: {error}"))
+    let request: async_graphql::Request = serde_json::from_slice(body)
+        .map_err(|error| format!("the body is not a GraphQL request: {error}"))?;
+    if request.query.trim().is_empty() {
+        return Err("the body is not a GraphQL request: `query` is missing".into());
+    }
+    Ok(request)
 }
 
 /// A 400 whose body is a GraphQL error, as clients expect of a GraphQL endpoint.

@@ -9,8 +9,7 @@ use std::net::IpAddr;
 
 use entity::{enums::BookKind, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr,
 };
 use secrecy::SecretString;
 use uuid::Uuid;
@@ -170,25 +169,13 @@ async fn rehash_if_weak(state: &AppState, row: &user::Model, password: &str) -> 
         return Ok(());
     }
     let password_hash = hash_password(SecretString::from(password.to_owned())).await?;
-    replace_password_hash(&state.db, row, password_hash).await?;
-    Ok(())
-}
-
-/// Writes a new password hash only if the stored one is still the one `row` was read with;
-/// returns whether it did.
-async fn replace_password_hash(
-    db: &impl ConnectionTrait,
-    row: &user::Model,
-    password_hash: String,
-) -> AppResult<bool> {
-    let updated = user::Entity::update_many()
+    user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
-        .col_expr(user::Column::UpdatedAt, Expr::value(now()))
         .filter(user::Column::Id.eq(row.id))
         .filter(user::Column::PasswordHash.eq(row.password_hash.clone()))
-        .exec(db)
+        .exec(&state.db)
         .await?;
-    Ok(updated.rows_affected == 1)
+    Ok(())
 }
 
 fn email_taken() -> AppError {
@@ -318,13 +305,15 @@ pub async fn change_password(
     }
     let password_hash = hash_password(new.into_secret()).await?;
     let mut work = UnitOfWork::begin(state).await?;
-    // Conditional on the hash just verified: of two concurrent changes (or a change racing a
-    // login's rehash) exactly one replaces the password it checked.
-    if !replace_password_hash(work.txn(), &row, password_hash).await? {
-        return Err(AppError::conflict(
-            "the password was changed meanwhile; log in with the new one",
-        ));
-    }
+    // The authoritative write: the caller just proved the current password. The writes that
+    // run behind a login's hashing (rehash, reseal) are the conditional ones, so they can never
+    // undo this.
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now()))
+        .filter(user::Column::Id.eq(row.id))
+        .exec(work.txn())
+        .await?;
     sessions::revoke(&mut work, user_sessions(row.id)).await?;
     let session = sessions::start(state, work.txn(), row.id, Family::New).await?;
     work.commit(state).await?;

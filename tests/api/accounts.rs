@@ -621,15 +621,14 @@ async fn rotating_the_data_key_keeps_every_account_readable_and_reseals_on_login
     assert_eq!(again["data"]["login"]["user"]["name"], "Alice R", "{again}");
 }
 
-#[tokio::test]
-async fn a_password_hashed_with_weaker_settings_is_rehashed_at_login() {
+/// Stores an argon2 hash of `password` made with weaker settings than today's, as an older
+/// release would have written it, and returns it.
+async fn store_weak_hash(app: &TestApp, password: &str) -> String {
     use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version, password_hash::SaltString};
-    let app = TestApp::spawn().await;
-    let alice = app.register("Alice").await;
     let weak_params = Params::new(8 * 1024, 1, 1, None).unwrap();
     let salt = SaltString::from_b64("c29tZXNhbHRzb21lc2FsdA").unwrap();
     let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, weak_params)
-        .hash_password(PASSWORD.as_bytes(), &salt)
+        .hash_password(password.as_bytes(), &salt)
         .unwrap()
         .to_string();
     let backend = app.db.get_database_backend();
@@ -644,6 +643,46 @@ async fn a_password_hashed_with_weaker_settings_is_rehashed_at_login() {
         ))
         .await
         .unwrap();
+    weak
+}
+
+/// A login that rehashes a weak hash runs argon2 twice between reading the row and writing
+/// it; a password change that commits meanwhile must survive it.
+#[tokio::test]
+async fn a_rehash_at_login_never_undoes_a_concurrent_password_change() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let change = r#"mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { accessToken } }"#;
+    let mut token = alice.access_token.clone();
+    for round in 0..6 {
+        let old = format!("Old-Password-{round}");
+        let new = format!("New-Password-{round}");
+        store_weak_hash(&app, &old).await;
+        let (login, changed) = tokio::join!(
+            app.gql(LOGIN, json!({ "email": alice.email, "password": old })),
+            app.gql_as(Some(&token), change, json!({ "c": old, "n": new })),
+        );
+        assert!(login["data"]["login"].is_object(), "round {round}: {login}");
+        token = changed["data"]["changePassword"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("round {round}: {changed}"))
+            .to_owned();
+        let with_new = app
+            .gql(LOGIN, json!({ "email": alice.email, "password": new }))
+            .await;
+        assert!(
+            with_new["data"]["login"].is_object(),
+            "round {round}: the changed password was undone: {with_new}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_password_hashed_with_weaker_settings_is_rehashed_at_login() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let weak = store_weak_hash(&app, PASSWORD).await;
+    let backend = app.db.get_database_backend();
 
     let login = app
         .gql(LOGIN, json!({ "email": alice.email, "password": PASSWORD }))

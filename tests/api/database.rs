@@ -23,10 +23,28 @@ async fn pragma(app: &TestApp, name: &str) -> String {
         .unwrap()
 }
 
+/// SQLite is tuned for a server; PostgreSQL keeps its durable defaults (a committed write is
+/// on disk before the commit returns). Each backend checks its own settings.
 #[tokio::test]
-async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout() {
+async fn the_database_is_configured_for_a_server_and_durable() {
     let app = TestApp::spawn().await;
     if app.is_postgres() {
+        for (setting, expected) in [("synchronous_commit", "on"), ("fsync", "on")] {
+            let row = app
+                .db
+                .query_one_raw(Statement::from_string(
+                    app.db.get_database_backend(),
+                    format!("SHOW {setting}"),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                row.try_get_by_index::<String>(0).unwrap(),
+                expected,
+                "{setting}"
+            );
+        }
         return;
     }
     assert_eq!(pragma(&app, "journal_mode").await, "wal");

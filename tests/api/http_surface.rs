@@ -108,6 +108,119 @@ async fn batched_requests_are_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+}
+
+/// A body that is not a GraphQL request gets a 400 a person can read: a GraphQL error, never
+/// the server's internal type names or debug output.
+#[tokio::test]
+async fn malformed_bodies_get_a_clean_400() {
+    let app = TestApp::spawn().await;
+    for body in [
+        "{",
+        "42",
+        r#"{"query": 42}"#,
+        r#"{"variables": {}}"#,
+        r#"{"query": "{ __typename }", "variables": "x"}"#,
+    ] {
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+        let answer: serde_json::Value = response.json().await.unwrap();
+        let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("the body is not a GraphQL request"),
+            "{body}: {answer}"
+        );
+        for leak in ["InvalidRequest", "Error(", "variant", "BatchRequest"] {
+            assert!(!message.contains(leak), "{body}: {message}");
+        }
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    }
+}
+
+/// A client may name its request for support (`x-request-id`), but only with a short, plain
+/// token: the id is echoed back and written into every log line of the request.
+#[tokio::test]
+async fn a_client_request_id_is_kept_only_when_it_is_a_short_safe_token() {
+    let app = TestApp::spawn().await;
+    let echoed = |id: &'static str| {
+        let request = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("x-request-id", id)
+            .json(&json!({ "query": "{ __typename }" }));
+        async move {
+            let response = request.send().await.unwrap();
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(
+        echoed("support-ticket-42.a_b").await,
+        "support-ticket-42.a_b"
+    );
+    let long: &'static str = Box::leak("a".repeat(65).into_boxed_str());
+    for unsafe_id in ["bad id", "x\" \"forged\": 1", long, "a\tb"] {
+        let replaced = echoed(unsafe_id).await;
+        assert_ne!(replaced, unsafe_id);
+        assert!(uuid::Uuid::parse_str(&replaced).is_ok(), "{replaced}");
+    }
+}
+
+/// Behind a trusted proxy the forwarded client address is throttled; from anyone else the
+/// header is ignored, so forging it does not dodge the per-address limit.
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let login = |app: &TestApp, forwarded: String, i: usize| {
+        let request = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({
+                "query": "mutation($e: String!) { login(email: $e, password: \"Wrong-Pass-1\") { accessToken } }",
+                "variables": { "e": format!("nobody{i}@example.com") },
+            }));
+        async move {
+            let answer: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+            answer["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    // Untrusted: 50 failures from "different" forged addresses still exhaust 127.0.0.1.
+    let direct = TestApp::spawn().await;
+    for i in 0..50 {
+        login(&direct, format!("198.51.100.{i}"), i).await;
+    }
+    assert_eq!(
+        login(&direct, "203.0.113.1".into(), 50).await,
+        "RATE_LIMITED"
+    );
+
+    // Trusted: the forwarded address is the client; another client is not affected.
+    let proxied = TestApp::spawn_with(&[("TALLY_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    for i in 0..50 {
+        login(&proxied, "198.51.100.7".into(), i).await;
+    }
+    assert_eq!(
+        login(&proxied, "198.51.100.7".into(), 50).await,
+        "RATE_LIMITED"
+    );
+    assert_eq!(
+        login(&proxied, "203.0.113.1".into(), 51).await,
+        "UNAUTHENTICATED"
+    );
 }
 
 #[tokio::test]

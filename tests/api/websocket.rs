@@ -210,7 +210,8 @@ async fn a_session_ended_on_one_instance_is_refused_on_another() {
         .await;
     assert!(on_other["data"]["me"].is_object(), "{on_other}");
 
-    // Kill every LISTEN connection; each instance must reconnect by itself.
+    // Kill every LISTEN connection (once both are up); each instance must reconnect by itself.
+    wait_for_listeners(&app, 2).await;
     let killed = app
         .count(
             "(SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
