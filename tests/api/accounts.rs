@@ -704,3 +704,49 @@ async fn a_password_hashed_with_weaker_settings_is_rehashed_at_login() {
         "{stored}"
     );
 }
+
+/// A session ends for good `TALLY_SESSION_MAX_DAYS` after its login: rotation hands the
+/// family's end down to every new token and never pushes it further.
+#[tokio::test]
+async fn refreshing_never_extends_a_session_past_its_absolute_end() {
+    let app = TestApp::spawn_with(&[("TALLY_SESSION_MAX_DAYS", "2")]).await;
+    let alice = app.register("Alice").await;
+    let end = "SELECT family_expires_at FROM refresh_tokens ORDER BY created_at DESC";
+    let read_end = || async {
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                end.to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<Option<chrono::DateTime<chrono::Utc>>>(0)
+            .unwrap()
+            .expect("every new token carries its family's end")
+    };
+    let first_end = read_end().await;
+    let in_two_days = chrono::Utc::now() + chrono::Duration::days(2);
+    assert!((first_end - in_two_days).num_seconds().abs() < 60, "{first_end}");
+
+    let refreshed = app
+        .gql(REFRESH, json!({ "token": alice.refresh_token }))
+        .await;
+    let next = refreshed["data"]["refreshToken"]["refreshToken"]
+        .as_str()
+        .expect("rotated")
+        .to_owned();
+    assert_eq!(read_end().await, first_end, "rotation keeps the family's end");
+
+    // Once the end has passed, the live token is refused although its own expiry has not.
+    app.db
+        .execute_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "UPDATE refresh_tokens SET family_expires_at = created_at".to_owned(),
+        ))
+        .await
+        .unwrap();
+    let refused = app.gql(REFRESH, json!({ "token": next })).await;
+    assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"), "{refused}");
+}
