@@ -165,34 +165,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        manager
-            .create_table(
-                Table::create()
-                    .table(LoginFailures::Table)
-                    .col(pk_uuid(LoginFailures::Id))
-                    .col(blob(LoginFailures::Subject))
-                    .col(timestamp_with_time_zone(LoginFailures::OccurredAt))
-                    // An HMAC-SHA256 is 32 bytes.
-                    .check(check(
-                        "ck_login_failures_subject_len",
-                        byte_length(LoginFailures::Subject).eq(32),
-                    ))
-                    .to_owned(),
-            )
-            .await?;
-        // The throttle counts one subject's failures in a recent window; pruning deletes old
-        // rows. Both are range scans on this index.
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_login_failures_subject_occurred")
-                    .table(LoginFailures::Table)
-                    .col(LoginFailures::Subject)
-                    .col(LoginFailures::OccurredAt)
-                    .to_owned(),
-            )
-            .await?;
-        Ok(())
+        create_login_failures(manager).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -207,6 +180,39 @@ impl MigrationTrait for Migration {
     fn use_transaction(&self) -> Option<bool> {
         Some(true)
     }
+}
+
+/// `login_failures` as this migration created it; migration 6 replaced it with
+/// `throttle_counters` and calls this to put it back when it is rolled back.
+pub(crate) async fn create_login_failures(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table(LoginFailures::Table)
+                .col(pk_uuid(LoginFailures::Id))
+                .col(blob(LoginFailures::Subject))
+                .col(timestamp_with_time_zone(LoginFailures::OccurredAt))
+                // An HMAC-SHA256 is 32 bytes.
+                .check(check(
+                    "ck_login_failures_subject_len",
+                    byte_length(LoginFailures::Subject).eq(32),
+                ))
+                .to_owned(),
+        )
+        .await?;
+    // The throttle counts one subject's failures in a recent window; pruning deletes old
+    // rows. Both are range scans on this index.
+    manager
+        .create_index(
+            Index::create()
+                .name("ix_login_failures_subject_occurred")
+                .table(LoginFailures::Table)
+                .col(LoginFailures::Subject)
+                .col(LoginFailures::OccurredAt)
+                .to_owned(),
+        )
+        .await?;
+    Ok(())
 }
 
 #[derive(DeriveIden)]

@@ -9,6 +9,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
 use crate::ddl::{byte_length, check, drop_table};
+use crate::m20261121_000001_create_accounts::create_login_failures;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -52,30 +53,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(LoginFailures::Table)
-                    .col(pk_uuid(LoginFailures::Id))
-                    .col(blob(LoginFailures::Subject))
-                    .col(timestamp_with_time_zone(LoginFailures::OccurredAt))
-                    .check(check(
-                        "ck_login_failures_subject_len",
-                        byte_length(LoginFailures::Subject).eq(32),
-                    ))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_login_failures_subject_occurred")
-                    .table(LoginFailures::Table)
-                    .col(LoginFailures::Subject)
-                    .col(LoginFailures::OccurredAt)
-                    .to_owned(),
-            )
-            .await?;
+        create_login_failures(manager).await?;
         manager
             .drop_table(drop_table(ThrottleCounters::Table))
             .await
@@ -98,7 +76,4 @@ enum ThrottleCounters {
 #[derive(DeriveIden)]
 enum LoginFailures {
     Table,
-    Id,
-    Subject,
-    OccurredAt,
 }

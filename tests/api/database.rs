@@ -8,12 +8,13 @@ use tally::ledger::{Currency, Money};
 
 use crate::helpers::TestApp;
 
-async fn pragma(app: &TestApp, name: &str) -> String {
+/// The one value `sql` answers (`PRAGMA …` on SQLite, `SHOW …` on PostgreSQL), as text.
+async fn setting(app: &TestApp, sql: &str) -> String {
     let row = app
         .db
         .query_one_raw(Statement::from_string(
             app.db.get_database_backend(),
-            format!("PRAGMA {name}"),
+            sql.to_owned(),
         ))
         .await
         .unwrap()
@@ -29,27 +30,14 @@ async fn pragma(app: &TestApp, name: &str) -> String {
 async fn the_database_is_configured_for_a_server_and_durable() {
     let app = TestApp::spawn().await;
     if app.is_postgres() {
-        for (setting, expected) in [("synchronous_commit", "on"), ("fsync", "on")] {
-            let row = app
-                .db
-                .query_one_raw(Statement::from_string(
-                    app.db.get_database_backend(),
-                    format!("SHOW {setting}"),
-                ))
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(
-                row.try_get_by_index::<String>(0).unwrap(),
-                expected,
-                "{setting}"
-            );
+        for name in ["synchronous_commit", "fsync"] {
+            assert_eq!(setting(&app, &format!("SHOW {name}")).await, "on", "{name}");
         }
         return;
     }
-    assert_eq!(pragma(&app, "journal_mode").await, "wal");
-    assert_eq!(pragma(&app, "foreign_keys").await, "1");
-    let busy_ms: i64 = pragma(&app, "busy_timeout").await.parse().unwrap();
+    assert_eq!(setting(&app, "PRAGMA journal_mode").await, "wal");
+    assert_eq!(setting(&app, "PRAGMA foreign_keys").await, "1");
+    let busy_ms: i64 = setting(&app, "PRAGMA busy_timeout").await.parse().unwrap();
     assert!(busy_ms >= 5000, "busy_timeout {busy_ms}");
 }
 

@@ -350,6 +350,17 @@ impl TestApp {
         }
     }
 
+    /// Ends `user`'s login session (`logout` with their refresh token), asserting it worked.
+    pub async fn logout(&self, user: &TestUser) {
+        let logout = self
+            .gql(
+                "mutation($t: String!) { logout(refreshToken: $t) }",
+                json!({ "t": user.refresh_token }),
+            )
+            .await;
+        assert_eq!(logout["data"]["logout"], true, "{logout}");
+    }
+
     /// Runs a document as `user`.
     pub async fn gql_user(&self, user: &TestUser, query: &str, variables: Value) -> Value {
         self.gql_as(Some(&user.access_token), query, variables)

@@ -137,13 +137,7 @@ async fn a_socket_closes_with_4403_when_its_session_ends() {
     let app = TestApp::spawn().await;
     let alice = app.register("Alice").await;
     let mut socket = acknowledged(&app.address, &alice.access_token).await;
-    let logout = app
-        .gql(
-            "mutation($t: String!) { logout(refreshToken: $t) }",
-            json!({ "t": alice.refresh_token }),
-        )
-        .await;
-    assert_eq!(logout["data"]["logout"], true);
+    app.logout(&alice).await;
     let reply = next(&mut socket).await;
     assert!(matches!(reply, Reply::Closed(Some(4403))), "{reply:?}");
 }
@@ -223,11 +217,7 @@ async fn a_session_ended_on_one_instance_is_refused_on_another() {
     wait_for_listeners(&app, 2).await;
 
     let mut socket = acknowledged(&other.address, &alice.access_token).await;
-    app.gql(
-        "mutation($t: String!) { logout(refreshToken: $t) }",
-        json!({ "t": alice.refresh_token }),
-    )
-    .await;
+    app.logout(&alice).await;
     let reply = next(&mut socket).await;
     assert!(matches!(reply, Reply::Closed(Some(4403))), "{reply:?}");
     let refused = app
