@@ -751,3 +751,46 @@ async fn refreshing_never_extends_a_session_past_its_absolute_end() {
     let refused = app.gql(REFRESH, json!({ "token": next })).await;
     assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"), "{refused}");
 }
+
+/// A login re-encrypts a row written under a retired key after its argon2 check; a rename that
+/// commits meanwhile must survive it. Several users, renamed at several moments of their
+/// login, so that some rename lands between the login's read and its write.
+#[tokio::test]
+async fn resealing_at_login_never_undoes_a_concurrent_rename() {
+    let mut app = TestApp::spawn().await;
+    let mut users = Vec::new();
+    for i in 0..6 {
+        users.push(app.register(&format!("User {i}")).await);
+    }
+    let old_key = format!("1:{}", crate::helpers::TEST_DATA_KEY);
+    app.restart_with(&[
+        ("TALLY_DATA_KEY", NEW_DATA_KEY),
+        ("TALLY_DATA_KEY_ID", "2"),
+        ("TALLY_DATA_KEYS_PREVIOUS", &old_key),
+    ])
+    .await;
+    for (i, user) in users.iter().enumerate() {
+        let rename = async {
+            // Lands while the login is still hashing (argon2 takes tens of milliseconds).
+            let delay = 5 + 7 * u64::try_from(i).unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+            app.gql_user(
+                user,
+                r#"mutation { updateProfile(name: "Renamed") { name } }"#,
+                json!({}),
+            )
+            .await
+        };
+        let (login, renamed) = tokio::join!(
+            app.gql(LOGIN, json!({ "email": user.email, "password": PASSWORD })),
+            rename,
+        );
+        assert!(login["data"]["login"].is_object(), "{login}");
+        assert_eq!(
+            renamed["data"]["updateProfile"]["name"], "Renamed",
+            "{renamed}"
+        );
+        let me = app.gql_user(user, "{ me { name } }", json!({})).await;
+        assert_eq!(me["data"]["me"]["name"], "Renamed", "user {i}: {me}");
+    }
+}
