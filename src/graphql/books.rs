@@ -253,7 +253,7 @@ impl BookMutation {
             currency: &input.currency,
             description: input.description.as_deref(),
         };
-        let book = books::create_book(db, &actor, input).await?;
+        let book = books::create_book(state(ctx)?, &actor, input).await?;
         Book::wrap(ctx, books::get_book(db, &actor, book.id).await?).await
     }
 
@@ -272,7 +272,7 @@ impl BookMutation {
             description: change(&input.description),
             member_limit: input.member_limit,
         };
-        books::update_book(db, &actor, book_id, changes).await?;
+        books::update_book(state(ctx)?, &actor, book_id, changes).await?;
         Book::wrap(ctx, books::get_book(db, &actor, book_id).await?).await
     }
 
@@ -282,7 +282,7 @@ impl BookMutation {
     async fn delete_book(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Book> {
         let (db, actor) = (&state(ctx)?.db, actor(ctx)?);
         let book_id = parse_id(&id, "id")?;
-        books::archive_book(db, &actor, book_id).await?;
+        books::archive_book(state(ctx)?, &actor, book_id).await?;
         Book::wrap(ctx, books::get_book(db, &actor, book_id).await?).await
     }
 }

@@ -95,7 +95,7 @@ impl CategoryMutation {
             icon: icon.as_deref(),
         };
         let row = categories::create(
-            &state(ctx)?.db,
+            state(ctx)?,
             &actor(ctx)?,
             parse_id(&book_id, "bookId")?,
             input,
@@ -120,15 +120,15 @@ impl CategoryMutation {
             color: change(&color),
             icon: change(&icon),
         };
-        let row = categories::update(&state(ctx)?.db, &actor(ctx)?, parse_id(&id, "id")?, changes)
-            .await?;
+        let row =
+            categories::update(state(ctx)?, &actor(ctx)?, parse_id(&id, "id")?, changes).await?;
         forget_categories(loaders(ctx)?);
         Ok(Category(row))
     }
 
     /// Deletes a book's category (ADMIN and up). Entries that use it keep it.
     async fn delete_category(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Category> {
-        let row = categories::delete(&state(ctx)?.db, &actor(ctx)?, parse_id(&id, "id")?).await?;
+        let row = categories::delete(state(ctx)?, &actor(ctx)?, parse_id(&id, "id")?).await?;
         forget_categories(loaders(ctx)?);
         Ok(Category(row))
     }

@@ -114,7 +114,7 @@ impl InviteMutation {
             max_uses,
         };
         let created = invites::create(
-            &state(ctx)?.db,
+            state(ctx)?,
             &actor(ctx)?,
             parse_id(&book_id, "bookId")?,
             input,
@@ -129,7 +129,7 @@ impl InviteMutation {
 
     /// Revokes an invite (ADMIN and up, for invites granting a role below the caller's own).
     async fn revoke_invite(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Invite> {
-        let revoked = invites::revoke(&state(ctx)?.db, &actor(ctx)?, parse_id(&id, "id")?).await?;
+        let revoked = invites::revoke(state(ctx)?, &actor(ctx)?, parse_id(&id, "id")?).await?;
         Ok(Invite(revoked))
     }
 

@@ -72,7 +72,7 @@ impl MemberMutation {
         role: MemberRole,
     ) -> async_graphql::Result<Member> {
         let changed = members::change_role(
-            &state(ctx)?.db,
+            state(ctx)?,
             &actor(ctx)?,
             parse_id(&book_id, "bookId")?,
             parse_id(&user_id, "userId")?,
@@ -92,7 +92,7 @@ impl MemberMutation {
         user_id: ID,
     ) -> async_graphql::Result<bool> {
         members::remove_member(
-            &state(ctx)?.db,
+            state(ctx)?,
             &actor(ctx)?,
             parse_id(&book_id, "bookId")?,
             parse_id(&user_id, "userId")?,
@@ -105,7 +105,7 @@ impl MemberMutation {
     /// Leaves the book. The OWNER must transfer ownership first; the balance must be settled.
     #[graphql(guard = "BookRoleGuard::arg(Role::Reader, \"bookId\", &book_id)")]
     async fn leave_book(&self, ctx: &Context<'_>, book_id: ID) -> async_graphql::Result<bool> {
-        members::leave_book(&state(ctx)?.db, &actor(ctx)?, parse_id(&book_id, "bookId")?).await?;
+        members::leave_book(state(ctx)?, &actor(ctx)?, parse_id(&book_id, "bookId")?).await?;
         forget_memberships(loaders(ctx)?);
         Ok(true)
     }
@@ -120,7 +120,8 @@ impl MemberMutation {
     ) -> async_graphql::Result<Book> {
         let (db, actor) = (&state(ctx)?.db, actor(ctx)?);
         let book_id = parse_id(&book_id, "bookId")?;
-        members::transfer_ownership(db, &actor, book_id, parse_id(&user_id, "userId")?).await?;
+        members::transfer_ownership(state(ctx)?, &actor, book_id, parse_id(&user_id, "userId")?)
+            .await?;
         forget_memberships(loaders(ctx)?);
         let access = books::get_book(db, &actor, book_id).await?;
         Book::wrap(ctx, access).await

@@ -8,9 +8,7 @@
 use std::net::IpAddr;
 
 use entity::{enums::BookKind, user};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use secrecy::SecretString;
 use uuid::Uuid;
 
@@ -98,13 +96,13 @@ pub async fn register(
         ..Default::default()
     };
     seal(state, &mut row, id, email.as_str(), name.as_str())?;
-    let txn = state.db.begin().await?;
-    let row = row.insert(&txn).await.map_err(|error| {
+    let work = UnitOfWork::begin(state).await?;
+    let row = row.insert(work.txn()).await.map_err(|error| {
         AppError::unique_violation_or(error, "uq_users_email_blind_index", email_taken)
     })?;
     let currency = Currency::parse(DEFAULT_CURRENCY).map_err(AppError::internal)?;
     books::insert_book(
-        &txn,
+        work.txn(),
         id,
         NewBook {
             name: "Personal".into(),
@@ -114,8 +112,8 @@ pub async fn register(
         },
     )
     .await?;
-    let session = sessions::start(state, &txn, id, Family::New).await?;
-    txn.commit().await?;
+    let session = sessions::start(state, work.txn(), id, Family::New).await?;
+    work.commit(state).await?;
     Ok((reveal(state, &row)?, session))
 }
 
@@ -231,9 +229,9 @@ pub async fn login(
     }
     let row = reseal_if_stale(state, row).await?;
     rehash_if_weak(state, &row, password).await?;
-    let txn = state.db.begin().await?;
-    let session = sessions::start(state, &txn, row.id, Family::New).await?;
-    txn.commit().await?;
+    let work = UnitOfWork::begin(state).await?;
+    let session = sessions::start(state, work.txn(), row.id, Family::New).await?;
+    work.commit(state).await?;
     Ok((reveal(state, &row)?, session))
 }
 

@@ -17,7 +17,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -25,12 +25,14 @@ use uuid::Uuid;
 use crate::{
     error::{AppError, AppResult},
     ledger::Currency,
+    service::unit_of_work::UnitOfWork,
     service::{
         Actor,
         access::{self, BookAccess},
         activity::{self, Action, Event},
         now,
     },
+    state::AppState,
     text::{Name, Note},
 };
 
@@ -141,7 +143,7 @@ pub struct BookInput<'a> {
 
 /// Creates a book owned by the actor.
 pub async fn create_book(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     input: BookInput<'_>,
 ) -> AppResult<book::Model> {
@@ -153,9 +155,10 @@ pub async fn create_book(
         currency: Currency::parse(input.currency)
             .map_err(|_| AppError::bad_input("currency", "not an ISO 4217 currency code"))?,
     };
-    let txn = db.begin().await?;
-    let book = insert_book(&txn, actor.user_id, new).await?;
-    txn.commit().await?;
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let book = insert_book(txn, actor.user_id, new).await?;
+    work.commit(state).await?;
     Ok(book)
 }
 
@@ -170,13 +173,14 @@ pub struct BookChanges<'a> {
 
 /// Renames the book, changes its description or member limit (OWNER).
 pub async fn update_book(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     book_id: Uuid,
     changes: BookChanges<'_>,
 ) -> AppResult<book::Model> {
-    let txn = db.begin().await?;
-    let access = access::require_write(&txn, actor, book_id, Role::Owner).await?;
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let access = access::require_write(txn, actor, book_id, Role::Owner).await?;
     let before = access.book().clone();
     let mut active: book::ActiveModel = before.clone().into();
     if let Some(name) = changes.name {
@@ -197,7 +201,7 @@ pub async fn update_book(
             ));
         }
         // The roster cannot change under us: require_write holds the book row lock.
-        let members = member_count(&txn, book_id).await?;
+        let members = member_count(txn, book_id).await?;
         if u64::try_from(limit).unwrap_or(0) < members {
             return Err(AppError::bad_input(
                 "memberLimit",
@@ -210,27 +214,28 @@ pub async fn update_book(
         return Ok(before);
     }
     active.updated_at = Set(now());
-    let after = update_recorded(&txn, actor, &before, active, Action::BookUpdated).await?;
-    txn.commit().await?;
+    let after = update_recorded(txn, actor, &before, active, Action::BookUpdated).await?;
+    work.commit(state).await?;
     Ok(after)
 }
 
 /// Archives the book (OWNER): it stays readable by its members and is hidden from `books`
 /// unless asked for, and every write to it is refused from now on.
 pub async fn archive_book(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     book_id: Uuid,
 ) -> AppResult<book::Model> {
-    let txn = db.begin().await?;
-    let access = access::require_write(&txn, actor, book_id, Role::Owner).await?;
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let access = access::require_write(txn, actor, book_id, Role::Owner).await?;
     let before = access.book().clone();
     let at = now();
     let mut active: book::ActiveModel = before.clone().into();
     active.archived_at = Set(Some(at));
     active.updated_at = Set(at);
-    let after = update_recorded(&txn, actor, &before, active, Action::BookArchived).await?;
-    txn.commit().await?;
+    let after = update_recorded(txn, actor, &before, active, Action::BookArchived).await?;
+    work.commit(state).await?;
     Ok(after)
 }
 

@@ -10,18 +10,20 @@ use std::collections::HashMap;
 
 use entity::{category, enums::Role};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
+    service::unit_of_work::UnitOfWork,
     service::{
         Actor,
         access::{self, WriteAccess},
         now,
     },
+    state::AppState,
     text::Name,
 };
 
@@ -70,15 +72,16 @@ pub struct CategoryInput<'a> {
 
 /// Creates a category of `book_id` (ADMIN and up).
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     book_id: Uuid,
     input: CategoryInput<'_>,
 ) -> AppResult<category::Model> {
-    let txn = db.begin().await?;
-    let access = access::require_write(&txn, actor, book_id, Role::Admin).await?;
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let access = access::require_write(txn, actor, book_id, Role::Admin).await?;
     let name = Name::parse("name", input.name, MAX_NAME_CHARS)?;
-    ensure_name_free(&txn, &access, &name, None).await?;
+    ensure_name_free(txn, &access, &name, None).await?;
     let at = now();
     let row = category::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -90,10 +93,10 @@ pub async fn create(
         created_at: Set(at),
         updated_at: Set(at),
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     .map_err(name_taken_on_race)?;
-    txn.commit().await?;
+    work.commit(state).await?;
     Ok(row)
 }
 
@@ -107,18 +110,19 @@ pub struct CategoryChanges<'a> {
 
 /// Changes one of a book's categories (ADMIN and up). Global categories are read-only.
 pub async fn update(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     category_id: Uuid,
     changes: CategoryChanges<'_>,
 ) -> AppResult<category::Model> {
-    let txn = db.begin().await?;
-    let (row, access) = load_for_write(&txn, actor, category_id).await?;
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let (row, access) = load_for_write(txn, actor, category_id).await?;
     let mut active: category::ActiveModel = row.clone().into();
     if let Some(name) = changes.name {
         let name = Name::parse("name", name, MAX_NAME_CHARS)?;
         if name.as_str() != row.name {
-            ensure_name_free(&txn, &access, &name, Some(row.id)).await?;
+            ensure_name_free(txn, &access, &name, Some(row.id)).await?;
             active.name = Set(name.into());
         }
     }
@@ -132,25 +136,26 @@ pub async fn update(
         return Ok(row);
     }
     active.updated_at = Set(now());
-    let row = active.update(&txn).await.map_err(name_taken_on_race)?;
-    txn.commit().await?;
+    let row = active.update(txn).await.map_err(name_taken_on_race)?;
+    work.commit(state).await?;
     Ok(row)
 }
 
 /// Soft-deletes one of a book's categories (ADMIN and up); entries keep it.
 pub async fn delete(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     category_id: Uuid,
 ) -> AppResult<category::Model> {
-    let txn = db.begin().await?;
-    let (row, _) = load_for_write(&txn, actor, category_id).await?;
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let (row, _) = load_for_write(txn, actor, category_id).await?;
     let at = now();
     let mut active: category::ActiveModel = row.into();
     active.deleted_at = Set(Some(at));
     active.updated_at = Set(at);
-    let row = active.update(&txn).await?;
-    txn.commit().await?;
+    let row = active.update(txn).await?;
+    work.commit(state).await?;
     Ok(row)
 }
 

@@ -19,8 +19,8 @@
 
 use entity::{enums::Role, invite};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -28,6 +28,7 @@ use uuid::Uuid;
 use crate::{
     auth::secret_token::{InviteCode, OpaqueToken},
     error::{AppError, AppResult},
+    service::unit_of_work::UnitOfWork,
     service::{
         Actor,
         access::{self, BookAccess},
@@ -88,13 +89,14 @@ impl InviteView {
 
 /// Creates an invite to `book_id` (ADMIN and up).
 pub async fn create(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     book_id: Uuid,
     input: InviteInput,
 ) -> AppResult<CreatedInvite> {
-    let txn = db.begin().await?;
-    let access = access::require_write(&txn, actor, book_id, Role::Admin).await?;
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let access = access::require_write(txn, actor, book_id, Role::Admin).await?;
     if input.role == Role::Owner {
         return Err(AppError::bad_input(
             "role",
@@ -130,7 +132,7 @@ pub async fn create(
         created_at: Set(at),
         updated_at: Set(at),
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     // Two live codes colliding is a one-in-billions event; the admin can simply try again.
     .map_err(|error| {
@@ -138,7 +140,7 @@ pub async fn create(
             AppError::conflict("could not allocate an invite code; try again")
         })
     })?;
-    txn.commit().await?;
+    work.commit(state).await?;
     Ok(CreatedInvite {
         invite: InviteView::for_viewer(access.role(), invite),
         code,
@@ -164,17 +166,14 @@ pub async fn live(db: &impl ConnectionTrait, access: &BookAccess) -> AppResult<V
 
 /// Revokes an invite (ADMIN and up, for invites granting roles below their own). Revoking a
 /// revoked invite changes nothing.
-pub async fn revoke(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    invite_id: Uuid,
-) -> AppResult<InviteView> {
-    let txn = db.begin().await?;
+pub async fn revoke(state: &AppState, actor: &Actor, invite_id: Uuid) -> AppResult<InviteView> {
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
     let invite = invite::Entity::find_by_id(invite_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(AppError::NotFound { entity: "invite" })?;
-    let access = access::require_write(&txn, actor, invite.book_id, Role::Admin)
+    let access = access::require_write(txn, actor, invite.book_id, Role::Admin)
         .await
         .map_err(access::hidden_as("invite"))?;
     if !access::outranks(access.role(), invite.role) {
@@ -187,8 +186,8 @@ pub async fn revoke(
     let mut active: invite::ActiveModel = invite.into();
     active.revoked_at = Set(Some(at));
     active.updated_at = Set(at);
-    let invite = active.update(&txn).await?;
-    txn.commit().await?;
+    let invite = active.update(txn).await?;
+    work.commit(state).await?;
     Ok(InviteView::for_viewer(access.role(), invite))
 }
 
@@ -211,7 +210,7 @@ pub async fn join(state: &AppState, actor: &Actor, redeem: Redeem<'_>) -> AppRes
     actor.ensure_may_write()?;
     let guesses = [Subject::invite_guesses(&state.keys.pii, actor.user_id)];
     let attempts = throttle::attempt(&state.db, &guesses, now()).await?;
-    let joined = redeem_invite(&state.db, actor, redeem).await;
+    let joined = redeem_invite(state, actor, redeem).await;
     if !matches!(joined, Err(AppError::NotFound { .. })) {
         for attempt in attempts {
             attempt.refund(&state.db).await?;
@@ -220,11 +219,7 @@ pub async fn join(state: &AppState, actor: &Actor, redeem: Redeem<'_>) -> AppRes
     joined
 }
 
-async fn redeem_invite(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    redeem: Redeem<'_>,
-) -> AppResult<Uuid> {
+async fn redeem_invite(state: &AppState, actor: &Actor, redeem: Redeem<'_>) -> AppResult<Uuid> {
     let lookup = match redeem {
         Redeem::Code(code) => {
             let code = InviteCode::parse(code).map_err(|_| invite_not_found())?;
@@ -236,15 +231,16 @@ async fn redeem_invite(
         }
     };
     let at = now();
-    let txn = db.begin().await?;
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
     let invite = invite::Entity::find()
         .filter(lookup)
         .filter(redeemable(at))
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(invite_not_found)?;
-    let book = access::lock_book(&txn, invite.book_id).await?;
-    members::admit(&txn, &book, actor.user_id, invite.role).await?;
+    let book = access::lock_book(txn, invite.book_id).await?;
+    members::admit(txn, &book, actor.user_id, invite.role).await?;
     // Re-checks every limit in the UPDATE itself: two joiners racing for the last use cannot
     // both pass (and `ck_invites_use_count` would refuse the second anyway).
     let consumed = invite::Entity::update_many()
@@ -255,12 +251,12 @@ async fn redeem_invite(
         .col_expr(invite::Column::UpdatedAt, Expr::value(at))
         .filter(invite::Column::Id.eq(invite.id))
         .filter(redeemable(at))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if consumed.rows_affected != 1 {
         return Err(invite_not_found());
     }
-    txn.commit().await?;
+    work.commit(state).await?;
     Ok(book.id)
 }
 

@@ -19,14 +19,15 @@ use std::collections::HashMap;
 
 use entity::{book, enums::Role, member_balance, membership};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
+    service::unit_of_work::UnitOfWork,
     service::{
         Actor,
         access::{self, LockedBook, WriteAccess},
@@ -34,6 +35,7 @@ use crate::{
         books::{self, member_count},
         now,
     },
+    state::AppState,
 };
 
 /// The members of each of `book_ids`, in the order they joined. For per-request loaders: the
@@ -76,21 +78,22 @@ pub async fn memberships(
 /// Gives `user_id` the role `role` (ADMIN and up; only roles below the actor's own, on members
 /// below the actor's own).
 pub async fn change_role(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     book_id: Uuid,
     user_id: Uuid,
     role: Role,
 ) -> AppResult<membership::Model> {
-    let txn = db.begin().await?;
-    let access = access::require_write(&txn, actor, book_id, Role::Admin).await?;
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let access = access::require_write(txn, actor, book_id, Role::Admin).await?;
     if role == Role::Owner {
         return Err(AppError::bad_input(
             "role",
             "ownership moves only with transferOwnership",
         ));
     }
-    let target = find_member(&txn, book_id, user_id).await?;
+    let target = find_member(txn, book_id, user_id).await?;
     guard_owner(&access, &target, "take another role")?;
     if !access::outranks(access.role(), target.role) || !access::outranks(access.role(), role) {
         return Err(AppError::Forbidden);
@@ -98,84 +101,80 @@ pub async fn change_role(
     if target.role == role {
         return Ok(target);
     }
-    set_role(&txn, &target, role).await?;
+    set_role(txn, &target, role).await?;
     let changed = membership::Model {
         role,
         ..target.clone()
     };
-    record(
-        &txn,
-        &access,
-        Action::MemberRoleChanged,
-        &target,
-        Some(role),
-    )
-    .await?;
-    txn.commit().await?;
+    record(txn, &access, Action::MemberRoleChanged, &target, Some(role)).await?;
+    work.commit(state).await?;
     Ok(changed)
 }
 
 /// Removes `user_id` from the book (ADMIN and up, on members below the actor's own role).
 pub async fn remove_member(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     book_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
-    let access = access::require_write(&txn, actor, book_id, Role::Admin).await?;
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let access = access::require_write(txn, actor, book_id, Role::Admin).await?;
     if user_id == actor.user_id {
         return Err(AppError::bad_input(
             "userId",
             "use leaveBook to leave a book",
         ));
     }
-    let target = find_member(&txn, book_id, user_id).await?;
+    let target = find_member(txn, book_id, user_id).await?;
     guard_owner(&access, &target, "be removed")?;
     if !access::outranks(access.role(), target.role) {
         return Err(AppError::Forbidden);
     }
-    delete_member(&txn, &target).await?;
-    record(&txn, &access, Action::MemberRemoved, &target, None).await?;
-    Ok(txn.commit().await?)
+    delete_member(txn, &target).await?;
+    record(txn, &access, Action::MemberRemoved, &target, None).await?;
+    work.commit(state).await
 }
 
 /// The actor leaves the book. The owner must transfer ownership first.
-pub async fn leave_book(db: &DatabaseConnection, actor: &Actor, book_id: Uuid) -> AppResult<()> {
-    let txn = db.begin().await?;
-    let access = access::require_write(&txn, actor, book_id, Role::Reader).await?;
-    let me = find_member(&txn, book_id, actor.user_id).await?;
+pub async fn leave_book(state: &AppState, actor: &Actor, book_id: Uuid) -> AppResult<()> {
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let access = access::require_write(txn, actor, book_id, Role::Reader).await?;
+    let me = find_member(txn, book_id, actor.user_id).await?;
     guard_owner(&access, &me, "leave")?;
-    delete_member(&txn, &me).await?;
-    record(&txn, &access, Action::MemberLeft, &me, None).await?;
-    Ok(txn.commit().await?)
+    delete_member(txn, &me).await?;
+    record(txn, &access, Action::MemberLeft, &me, None).await?;
+    work.commit(state).await
 }
 
 /// Makes `user_id` (already a member) the owner; the old owner becomes an ADMIN (OWNER only).
 pub async fn transfer_ownership(
-    db: &DatabaseConnection,
+    state: &AppState,
     actor: &Actor,
     book_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
-    let access = access::require_write(&txn, actor, book_id, Role::Owner).await?;
+    let work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let access = access::require_write(txn, actor, book_id, Role::Owner).await?;
     if user_id == actor.user_id {
         return Err(AppError::bad_input("userId", "you already own this book"));
     }
-    let new_owner = find_member(&txn, book_id, user_id).await?;
-    let old_owner = find_member(&txn, book_id, actor.user_id).await?;
+    let new_owner = find_member(txn, book_id, user_id).await?;
+    let old_owner = find_member(txn, book_id, actor.user_id).await?;
     // Demote first: the one-owner index is checked statement by statement, never deferred.
-    set_role(&txn, &old_owner, Role::Admin).await?;
-    set_role(&txn, &new_owner, Role::Owner).await?;
+    set_role(txn, &old_owner, Role::Admin).await?;
+    set_role(txn, &new_owner, Role::Owner).await?;
     book::Entity::update_many()
         .col_expr(book::Column::OwnerId, Expr::value(user_id))
         .col_expr(book::Column::UpdatedAt, Expr::value(now()))
         .filter(book::Column::Id.eq(book_id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     record(
-        &txn,
+        txn,
         &access,
         Action::OwnershipTransferred,
         &new_owner,
@@ -183,14 +182,14 @@ pub async fn transfer_ownership(
     )
     .await?;
     record(
-        &txn,
+        txn,
         &access,
         Action::MemberRoleChanged,
         &old_owner,
         Some(Role::Admin),
     )
     .await?;
-    Ok(txn.commit().await?)
+    work.commit(state).await
 }
 
 /// Adds `user_id` to a book locked by the caller's transaction with `role`: CONFLICT when they

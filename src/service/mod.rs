@@ -1,5 +1,7 @@
 //! The async shell around the pure ledger: every operation authorizes, loads, calls the core,
-//! writes in one transaction, and publishes events only after commit.
+//! writes through one [`unit_of_work::UnitOfWork`] (one transaction, one commit point), and
+//! its events are delivered only after that commit. Writes that are one statement by design
+//! (a throttle attempt, a conditional rehash) run on the pool directly.
 //!
 //! Every service function takes the acting user ([`Actor`]) first, so no write can be written
 //! without saying on whose behalf it runs; book-scoped writes also need a proof of access from
