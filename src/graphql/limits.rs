@@ -10,6 +10,11 @@
 //! - **Single-use fields**, checked on the parsed document: the fields that run argon2 or guess
 //!   at a secret ([`SINGLE_USE_FIELDS`]) may appear once in a mutation, so one request cannot
 //!   multiply them with aliases (600 `register` aliases once cost 600 hashes).
+//! - **Selection depth**, checked on the parsed document: [`MAX_DEPTH`] for data, and its own
+//!   bound, [`MAX_INTROSPECTION_DEPTH`], inside `__schema` and `__type`. The standard
+//!   introspection query of GraphiQL and the code generators (graphql-js's
+//!   `getIntrospectionQuery`) nests `ofType` nine levels deep; counted against the data limit
+//!   it was refused, and no tool could read the schema.
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
@@ -19,6 +24,12 @@ use std::collections::HashSet;
 /// Deepest bracket nesting a document may have. Real documents (GraphiQL's introspection query
 /// included) stay below 20; the parser's stack lasts for well over a thousand.
 pub const MAX_NESTING: usize = 64;
+
+/// Deepest selection nesting accepted for data; real client documents stay well below it.
+pub const MAX_DEPTH: usize = 12;
+/// Deepest nesting inside an introspection field (`__schema`, `__type`), counted from it. The
+/// standard introspection query needs 14.
+pub const MAX_INTROSPECTION_DEPTH: usize = 20;
 
 /// Mutation fields that may appear at most once per document, counted together: each costs a
 /// password hash or is a guess at a secret, and each is throttled per attempt.
@@ -34,6 +45,7 @@ pub const SINGLE_USE_FIELDS: [&str; 5] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocumentError {
     TooDeep,
+    NestedTooDeep,
     RepeatedSingleUseField(String),
 }
 
@@ -43,6 +55,10 @@ impl DocumentError {
             Self::TooDeep => {
                 format!("the document nests brackets more than {MAX_NESTING} levels deep")
             }
+            Self::NestedTooDeep => format!(
+                "the document is nested too deep: at most {MAX_DEPTH} levels of fields \
+                 ({MAX_INTROSPECTION_DEPTH} inside __schema and __type)"
+            ),
             Self::RepeatedSingleUseField(name) => format!(
                 "`{name}` cannot be combined with another {} in one document; send one per request",
                 SINGLE_USE_FIELDS.join(", ")
@@ -196,6 +212,88 @@ fn collect_single_use<'a>(
     }
 }
 
+/// Refuses a document any of whose operations selects fields nested deeper than [`MAX_DEPTH`],
+/// or deeper than [`MAX_INTROSPECTION_DEPTH`] below an introspection field. Fragment spreads
+/// count as the fields they bring; each fragment's depth is computed once, and fragment chains
+/// are already bounded (and cycle-free) when this runs.
+pub fn check_depth(document: &ExecutableDocument) -> Result<(), DocumentError> {
+    let mut depths = DepthCache::new(document);
+    let operations: Vec<_> = match &document.operations {
+        DocumentOperations::Single(operation) => vec![&operation.node],
+        DocumentOperations::Multiple(operations) => operations
+            .values()
+            .map(|operation| &operation.node)
+            .collect(),
+    };
+    for operation in operations {
+        let depth = depths.of(&operation.selection_set.node)?;
+        if depth > MAX_DEPTH {
+            return Err(DocumentError::NestedTooDeep);
+        }
+    }
+    Ok(())
+}
+
+/// The data depth of each fragment, computed once.
+struct DepthCache<'a> {
+    document: &'a ExecutableDocument,
+    fragments: std::collections::HashMap<&'a str, usize>,
+}
+
+impl<'a> DepthCache<'a> {
+    fn new(document: &'a ExecutableDocument) -> Self {
+        Self {
+            document,
+            fragments: std::collections::HashMap::new(),
+        }
+    }
+
+    /// How many levels of data fields `selections` nests. An introspection field counts as one
+    /// level here, and its own subtree is checked against the introspection bound.
+    fn of(&mut self, selections: &'a SelectionSet) -> Result<usize, DocumentError> {
+        let mut deepest = 0;
+        for selection in &selections.items {
+            let depth = match &selection.node {
+                Selection::Field(field) => {
+                    let inner = self.of(&field.node.selection_set.node)?;
+                    let name = field.node.name.node.as_str();
+                    if name == "__schema" || name == "__type" {
+                        if inner + 1 > MAX_INTROSPECTION_DEPTH {
+                            return Err(DocumentError::NestedTooDeep);
+                        }
+                        1
+                    } else {
+                        inner + 1
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.of(&fragment.node.selection_set.node)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match self.fragments.get(name) {
+                        Some(depth) => *depth,
+                        None => {
+                            let depth = match self
+                                .document
+                                .fragments
+                                .get(&spread.node.fragment_name.node)
+                            {
+                                Some(fragment) => self.of(&fragment.node.selection_set.node)?,
+                                None => 0,
+                            };
+                            self.fragments.insert(name, depth);
+                            depth
+                        }
+                    }
+                }
+            };
+            deepest = deepest.max(depth);
+        }
+        Ok(deepest)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +376,52 @@ mod tests {
                 "{document}"
             );
         }
+    }
+
+    fn nested_fields(name: &str, depth: usize) -> String {
+        format!(
+            "{{ {} id{} }}",
+            format!("{name} {{ ").repeat(depth - 1),
+            " }".repeat(depth - 1)
+        )
+    }
+
+    #[test]
+    fn data_may_nest_up_to_the_limit() {
+        assert_eq!(check_depth(&parse(&nested_fields("a", MAX_DEPTH))), Ok(()));
+        assert_eq!(
+            check_depth(&parse(&nested_fields("a", MAX_DEPTH + 1))),
+            Err(DocumentError::NestedTooDeep)
+        );
+    }
+
+    #[test]
+    fn fragments_count_as_the_fields_they_bring() {
+        let inner = nested_fields("a", MAX_DEPTH);
+        let document = format!("{{ b {{ ...F }} }} fragment F on T {inner}");
+        assert_eq!(
+            check_depth(&parse(&document)),
+            Err(DocumentError::NestedTooDeep)
+        );
+    }
+
+    #[test]
+    fn introspection_has_its_own_bound() {
+        let ok = format!(
+            "{{ __schema {} }}",
+            &nested_fields("ofType", MAX_INTROSPECTION_DEPTH - 1)
+        );
+        assert_eq!(check_depth(&parse(&ok)), Ok(()));
+        let deep = format!(
+            "{{ __schema {} }}",
+            &nested_fields("ofType", MAX_INTROSPECTION_DEPTH)
+        );
+        assert_eq!(
+            check_depth(&parse(&deep)),
+            Err(DocumentError::NestedTooDeep)
+        );
+        let graphiql = include_str!("../../tests/fixtures/introspection.graphql");
+        assert_eq!(check_depth(&parse(graphiql)), Ok(()));
     }
 
     #[test]

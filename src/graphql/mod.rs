@@ -29,8 +29,6 @@ pub use query::QueryRoot;
 /// The executable schema served at `/graphql`.
 pub type TallySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Deepest selection nesting accepted; real client documents stay well below it.
-const MAX_DEPTH: usize = 12;
 /// Upper bound on a document's cost (each field counts 1; lists multiply by their page size).
 const MAX_COMPLEXITY: usize = 2_000;
 /// Directives allowed on one field (GHSA-5gc2-7c65-8fq8: unbounded directives exhaust the CPU).
@@ -60,7 +58,6 @@ pub fn schema_builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot,
         EmptySubscription,
     )
     .extension(policy::RequestPolicy)
-    .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .limit_directives(MAX_DIRECTIVES)
 }

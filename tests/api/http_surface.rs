@@ -68,11 +68,7 @@ async fn invalid_documents_get_a_stable_code() {
 #[tokio::test]
 async fn too_deep_documents_are_refused_before_execution() {
     let app = TestApp::spawn().await;
-    let deep = format!(
-        "{}{}",
-        "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name ",
-        "} } } } } } } } } } } } }"
-    );
+    let deep = format!("{{ {} id {} }}", "me { ".repeat(12), "} ".repeat(12));
     let response = app.gql(&deep, json!({})).await;
     assert!(
         response["errors"][0]["message"]
@@ -81,6 +77,29 @@ async fn too_deep_documents_are_refused_before_execution() {
             .contains("nested too deep"),
         "{response}"
     );
+    let statements = app.statements.get();
+    app.gql(&deep, json!({})).await;
+    assert_eq!(app.statements.get(), statements, "refused before any SQL");
+}
+
+/// The introspection query GraphiQL and the code generators send (graphql-js's
+/// `getIntrospectionQuery` with every option) reads the whole schema, although it nests deeper
+/// than data documents may.
+#[tokio::test]
+async fn the_standard_introspection_query_reads_the_schema() {
+    let app = TestApp::spawn().await;
+    let query = include_str!("../fixtures/introspection.graphql");
+    let response = app.gql(query, json!({})).await;
+    assert!(response["errors"].is_null(), "{response}");
+    let types = response["data"]["__schema"]["types"].as_array().unwrap();
+    let query_type = types.iter().find(|t| t["name"] == "Query").unwrap();
+    let fields: Vec<&str> = query_type["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|field| field["name"].as_str())
+        .collect();
+    assert!(fields.contains(&"books"), "{fields:?}");
 }
 
 #[tokio::test]
