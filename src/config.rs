@@ -74,6 +74,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long activity log rows are kept (`TALLY_ACTIVITY_RETENTION_DAYS`, default 90).
     pub activity_retention: chrono::Duration,
+    /// `TALLY_INTROSPECTION`: whether schema introspection, field suggestions ("did you mean")
+    /// and GraphiQL are served. Default: yes in development, no in production.
+    pub introspection: bool,
     /// `TALLY_REGISTRATIONS_PER_HOUR` (default 20): accounts one client address may register
     /// in an hour.
     pub registrations_per_hour: u32,
@@ -167,6 +170,17 @@ impl Config {
             ));
         }
         let trusted_proxies = parse_proxies(var("TALLY_TRUSTED_PROXIES"))?;
+        let introspection = match var("TALLY_INTROSPECTION").as_deref() {
+            None => environment == Environment::Development,
+            Some("1" | "true") => true,
+            Some("0" | "false") => false,
+            Some(other) => {
+                return Err(invalid(
+                    "TALLY_INTROSPECTION",
+                    format!("expected 1 or 0, got `{other}`"),
+                ));
+            }
+        };
         let session_max_days: u16 = parse_or(
             "TALLY_SESSION_MAX_DAYS",
             var("TALLY_SESSION_MAX_DAYS"),
@@ -206,6 +220,7 @@ impl Config {
             cors_origins,
             shutdown_grace: Duration::from_secs(shutdown_grace_secs),
             activity_retention: chrono::Duration::days(i64::from(activity_retention_days)),
+            introspection,
             registrations_per_hour,
             trusted_proxies,
             session_max_lifetime: chrono::Duration::days(i64::from(session_max_days)),

@@ -36,10 +36,13 @@ const MAX_DIRECTIVES: usize = 8;
 
 /// Builds the schema with the application state every resolver reads from.
 pub fn build_schema(state: AppState) -> TallySchema {
-    schema_builder()
-        .extension(loaders::PerRequestLoaders(state.clone()))
-        .data(state)
-        .finish()
+    let mut builder = schema_builder().extension(loaders::PerRequestLoaders(state.clone()));
+    if !state.config.introspection {
+        // A production API need not describe itself to strangers: no schema, and no "did you
+        // mean" hints that would leak it field by field.
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.data(state).finish()
 }
 
 /// The schema's SDL, as written to `schema.graphql` by `tally schema`.

@@ -119,7 +119,11 @@ fn cors(origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
-async fn graphiql() -> Html<String> {
+/// GraphiQL, where introspection is on (it is of no use without it); 404 elsewhere.
+async fn graphiql(State(state): State<HttpState>) -> Response {
+    if !state.app.config.introspection {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
@@ -127,6 +131,7 @@ async fn graphiql() -> Html<String> {
             .title("Tally GraphiQL")
             .finish(),
     )
+    .into_response()
 }
 
 async fn graphql(
@@ -143,6 +148,13 @@ async fn graphql(
         )
             .into_response();
     }
+    let Some(media) = negotiate(&headers) else {
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "accept application/graphql-response+json or application/json",
+        )
+            .into_response();
+    };
     let request = match parse_request(&body) {
         Ok(request) => request,
         Err(message) => return bad_request(&message),
@@ -162,7 +174,81 @@ async fn graphql(
         Err(error) => async_graphql::Response::from_errors(vec![policy::refuse(error)]),
     };
     label_errors(&mut response.errors, &request_id);
-    GraphQLResponse::from(response).into_response()
+    respond(response, media)
+}
+
+/// The two media types of GraphQL over HTTP.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Media {
+    /// `application/graphql-response+json`: the status tells a refused request (400, no `data`)
+    /// from an executed one (200).
+    GraphQLResponse,
+    /// `application/json`, for older clients: always 200, errors in the body.
+    Json,
+}
+
+impl Media {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::GraphQLResponse => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+        })
+    }
+}
+
+/// The media type the client's `Accept` asks for: `application/graphql-response+json` when it
+/// is acceptable, else `application/json` (also for no `Accept`, `*/*` and `application/*`, as
+/// the spec allows legacy clients), else none (406).
+fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    let Some(accept) = headers.get(header::ACCEPT) else {
+        return Some(Media::Json);
+    };
+    // Media ranges the client accepts at all: `q=0` means "not this one".
+    let accepted: Vec<String> = accept
+        .to_str()
+        .ok()?
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next()?.trim().to_ascii_lowercase();
+            let refused = parts
+                .filter_map(|param| param.split_once('='))
+                .any(|(key, value)| {
+                    key.trim() == "q" && value.trim().chars().all(|c| c == '0' || c == '.')
+                });
+            (!refused).then_some(media)
+        })
+        .collect();
+    if accepted
+        .iter()
+        .any(|range| range == "application/graphql-response+json")
+    {
+        return Some(Media::GraphQLResponse);
+    }
+    accepted
+        .iter()
+        .any(|range| matches!(range.as_str(), "application/json" | "application/*" | "*/*"))
+        .then_some(Media::Json)
+}
+
+/// Writes the response in the negotiated media type. A request that never executed (it did not
+/// parse or validate, or a policy refused it: errors without a path and no data) is a 400 with
+/// no `data` under `application/graphql-response+json`, as the spec asks.
+fn respond(response: async_graphql::Response, media: Media) -> Response {
+    let refused = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty());
+    if media == Media::GraphQLResponse && refused {
+        let body = serde_json::json!({ "errors": response.errors });
+        let mut http = (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        http.headers_mut()
+            .insert(header::CONTENT_TYPE, media.content_type());
+        return http;
+    }
+    let mut http = GraphQLResponse::from(response).into_response();
+    http.headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    http
 }
 
 /// Reads one GraphQL request (`{"query", "variables", "operationName"}`) from a JSON body.

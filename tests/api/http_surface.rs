@@ -302,3 +302,91 @@ async fn only_configured_origins_get_a_cors_grant() {
             .contains_key("access-control-allow-origin")
     );
 }
+
+async fn post_accepting(app: &TestApp, accept: Option<&str>, query: &str) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .json(&json!({ "query": query }));
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    request.send().await.unwrap()
+}
+
+fn content_type(response: &reqwest::Response) -> String {
+    response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// GraphQL over HTTP: the answer comes in the media type the client accepts, and under
+/// `application/graphql-response+json` a refused document is a 400 without `data`.
+#[tokio::test]
+async fn responses_follow_the_accept_header() {
+    let app = TestApp::spawn().await;
+    for accept in [None, Some("application/json"), Some("*/*")] {
+        let ok = post_accepting(&app, accept, "{ __typename }").await;
+        assert_eq!(ok.status(), 200);
+        assert!(
+            content_type(&ok).starts_with("application/json"),
+            "{accept:?}"
+        );
+        let invalid = post_accepting(&app, accept, "{ nope }").await;
+        assert_eq!(invalid.status(), 200, "{accept:?}");
+    }
+    let modern = "application/graphql-response+json, application/json;q=0.9";
+    let ok = post_accepting(&app, Some(modern), "{ __typename }").await;
+    assert_eq!(ok.status(), 200);
+    assert!(content_type(&ok).starts_with("application/graphql-response+json"));
+    for refused in ["{ nope }", "{", "{ me { nope } }"] {
+        let response = post_accepting(&app, Some(modern), refused).await;
+        assert_eq!(response.status(), 400, "{refused}");
+        assert!(content_type(&response).starts_with("application/graphql-response+json"));
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body.get("data").is_none(), "{refused}: {body}");
+        assert!(body["errors"][0]["message"].is_string(), "{body}");
+    }
+    let refused_json = post_accepting(
+        &app,
+        Some("application/json;q=0, text/html"),
+        "{ __typename }",
+    )
+    .await;
+    assert_eq!(refused_json.status(), 406);
+}
+
+/// In production, introspection, "did you mean" hints and GraphiQL are off unless
+/// `TALLY_INTROSPECTION=1`.
+#[tokio::test]
+async fn production_hides_the_schema_unless_asked() {
+    let app = TestApp::spawn_with(&[("TALLY_INTROSPECTION", "0")]).await;
+    let schema = app.gql("{ __schema { types { name } } }", json!({})).await;
+    assert!(
+        schema["data"].is_null() || schema["data"]["__schema"].is_null(),
+        "{schema}"
+    );
+    let typo = app.gql("{ bookz { id } }", json!({})).await;
+    let message = typo["errors"][0]["message"].as_str().unwrap();
+    assert!(!message.contains("Did you mean"), "{message}");
+    assert_eq!(app.get("/graphql").await.status(), 404);
+    assert_eq!(
+        app.gql("{ __typename }", json!({})).await["data"]["__typename"],
+        "Query"
+    );
+
+    let open = TestApp::spawn_with(&[("TALLY_INTROSPECTION", "1")]).await;
+    let schema = open
+        .gql("{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(schema["data"]["__schema"]["queryType"]["name"], "Query");
+    let typo = open.gql("{ bookz { id } }", json!({})).await;
+    assert!(
+        typo["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean"),
+        "{typo}"
+    );
+}
