@@ -37,6 +37,7 @@ async fn a_burst_of_wrong_passwords_for_one_email_is_evaluated_at_most_ten_times
         )
     });
     let counts = tally(&join_all(burst).await);
+    println!("{counts:?}");
     assert!(count(&counts, "UNAUTHENTICATED") <= 10, "{counts:?}");
     assert_eq!(
         count(&counts, "UNAUTHENTICATED") + count(&counts, "RATE_LIMITED"),
@@ -63,6 +64,7 @@ async fn the_right_password_inside_a_burst_gets_no_extra_evaluations() {
         app.gql(LOGIN, json!({ "e": "alice@example.com", "p": password }))
     });
     let counts = tally(&join_all(burst).await);
+    println!("{counts:?}");
     // At most ten attempts were evaluated, the right one included if it was among them.
     assert!(
         count(&counts, "UNAUTHENTICATED") + count(&counts, "OK") <= 10,
@@ -81,6 +83,7 @@ async fn a_burst_from_one_address_is_evaluated_at_most_fifty_times() {
         )
     });
     let counts = tally(&join_all(burst).await);
+    println!("{counts:?}");
     assert!(count(&counts, "UNAUTHENTICATED") <= 50, "{counts:?}");
     assert!(count(&counts, "RATE_LIMITED") >= 70, "{counts:?}");
 }
@@ -97,6 +100,7 @@ async fn a_burst_of_invite_guesses_is_evaluated_at_most_twenty_times() {
         )
     });
     let counts = tally(&join_all(burst).await);
+    println!("{counts:?}");
     assert!(count(&counts, "NOT_FOUND") <= 20, "{counts:?}");
     assert_eq!(
         count(&counts, "NOT_FOUND") + count(&counts, "RATE_LIMITED"),
@@ -115,6 +119,7 @@ async fn registrations_are_throttled_per_address_even_in_a_burst() {
         )
     });
     let counts = tally(&join_all(burst).await);
+    println!("{counts:?}");
     assert!(count(&counts, "OK") <= 5, "{counts:?}");
     assert_eq!(
         count(&counts, "OK") + count(&counts, "RATE_LIMITED"),
@@ -137,6 +142,7 @@ async fn wrong_current_passwords_are_throttled_per_user() {
         )
     });
     let counts = tally(&join_all(burst).await);
+    println!("{counts:?}");
     assert!(count(&counts, "BAD_USER_INPUT") <= 5, "{counts:?}");
     assert_eq!(
         count(&counts, "BAD_USER_INPUT") + count(&counts, "RATE_LIMITED"),
