@@ -74,6 +74,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long activity log rows are kept (`TALLY_ACTIVITY_RETENTION_DAYS`, default 90).
     pub activity_retention: chrono::Duration,
+    /// `TALLY_WS_INIT_TIMEOUT_SECS` (default 10): how long a new WebSocket may take to send
+    /// `connection_init` before it is closed with 4408.
+    pub ws_init_timeout: Duration,
     /// `TALLY_INTROSPECTION`: whether schema introspection, field suggestions ("did you mean")
     /// and GraphiQL are served. Default: yes in development, no in production.
     pub introspection: bool,
@@ -170,6 +173,17 @@ impl Config {
             ));
         }
         let trusted_proxies = parse_proxies(var("TALLY_TRUSTED_PROXIES"))?;
+        let ws_init_timeout_secs: u64 = parse_or(
+            "TALLY_WS_INIT_TIMEOUT_SECS",
+            var("TALLY_WS_INIT_TIMEOUT_SECS"),
+            "10",
+        )?;
+        if ws_init_timeout_secs == 0 {
+            return Err(invalid(
+                "TALLY_WS_INIT_TIMEOUT_SECS",
+                "must be at least 1 second".into(),
+            ));
+        }
         let introspection = match var("TALLY_INTROSPECTION").as_deref() {
             None => environment == Environment::Development,
             Some("1" | "true") => true,
@@ -220,6 +234,7 @@ impl Config {
             cors_origins,
             shutdown_grace: Duration::from_secs(shutdown_grace_secs),
             activity_retention: chrono::Duration::days(i64::from(activity_retention_days)),
+            ws_init_timeout: Duration::from_secs(ws_init_timeout_secs),
             introspection,
             registrations_per_hour,
             trusted_proxies,

@@ -23,6 +23,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     state: AppState,
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -43,12 +44,14 @@ impl Application {
             .await
             .map_err(|error| anyhow::anyhow!("loading revoked sessions: {error:?}"))?;
         let events = EventBus::new(db.get_database_backend(), revoked);
+        let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
             db,
             config: Arc::new(config),
             keys: Arc::new(keys),
             statements,
             events,
+            stopping: stopping_rx,
         };
         let schema = graphql::build_schema(state.clone());
         let router = http::router(state.clone(), schema);
@@ -56,6 +59,7 @@ impl Application {
             listener,
             router,
             state,
+            stopping,
         })
     }
 
@@ -86,9 +90,12 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        let sockets = self.stopping;
         let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: draining in-flight requests");
+            // Open WebSockets are closed with 1001 (going away); no one may be listening.
+            let _ = sockets.send(true);
             let _ = stopping_tx.send(());
         });
         let server = tokio::spawn(async move { server.await });

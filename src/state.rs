@@ -21,6 +21,9 @@ pub struct AppState {
     pub statements: StatementCounter,
     /// Where committed changes are announced; it also keeps the revoked-credential set.
     pub events: EventBus,
+    /// Turns `true` when the instance starts shutting down, so long-lived connections
+    /// (WebSockets, which the HTTP server does not drain) can say goodbye.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The keys derived from the configured secrets.

@@ -7,6 +7,9 @@
 //! expires or is revoked (logout, password change, revoked access token; on any instance), the
 //! socket is closed with 4403 at once, without waiting for the client's next message.
 //!
+//! A socket that sends no `connection_init` within `TALLY_WS_INIT_TIMEOUT_SECS` is closed with
+//! 4408, and every socket is closed with 1001 when the server shuts down.
+//!
 //! async-graphql speaks the protocols; this module owns the loop around it so it can close the
 //! socket on its own initiative.
 
@@ -41,6 +44,10 @@ use crate::{
 /// The close code for a credential that is missing, bad, expired or revoked
 /// (`graphql-transport-ws`'s "Forbidden").
 const FORBIDDEN: u16 = 4403;
+/// The close code for a socket that sent no `connection_init` in time.
+const INIT_TIMEOUT: u16 = 4408;
+/// The close code for a server going away (shutting down).
+const GOING_AWAY: u16 = 1001;
 
 pub(super) async fn upgrade(
     State(state): State<HttpState>,
@@ -138,6 +145,9 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
         });
     futures_util::pin_mut!(output);
     let mut events = state.app.events.subscribe();
+    let mut stopping = state.app.stopping.clone();
+    let init_deadline = tokio::time::sleep(state.app.config.ws_init_timeout);
+    futures_util::pin_mut!(init_deadline);
     let mut init_pending = true;
     loop {
         let init = *init_rx.borrow();
@@ -175,8 +185,19 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
                 }
             }
             () = expiry => {
-                close(&mut sink, "the credential expired").await;
+                close(&mut sink, FORBIDDEN, "the credential expired").await;
                 break;
+            }
+            () = &mut init_deadline, if matches!(init, Init::Pending) => {
+                close(&mut sink, INIT_TIMEOUT, "connection_init did not arrive in time").await;
+                break;
+            }
+            changed = stopping.changed() => {
+                // An error means the server itself is gone: going away all the same.
+                if changed.is_err() || *stopping.borrow() {
+                    close(&mut sink, GOING_AWAY, "the server is shutting down").await;
+                    break;
+                }
             }
             event = events.recv() => {
                 // Any revocation (or a missed one, after lag) may concern this socket.
@@ -186,7 +207,7 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
                     Err(RecvError::Closed) => false,
                 };
                 if revoked {
-                    close(&mut sink, "the credential was revoked").await;
+                    close(&mut sink, FORBIDDEN, "the credential was revoked").await;
                     break;
                 }
             }
@@ -198,12 +219,12 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
     }
 }
 
-async fn close<S>(sink: &mut S, reason: &str)
+async fn close<S>(sink: &mut S, code: u16, reason: &str)
 where
     S: futures_util::Sink<Message> + Unpin,
 {
     let frame = CloseFrame {
-        code: FORBIDDEN,
+        code,
         reason: reason.into(),
     };
     let _ = sink.send(Message::Close(Some(frame))).await;

@@ -242,6 +242,29 @@ async fn wait_for_listeners(app: &TestApp, expected: i64) {
     panic!("the instances did not listen again within 10 s");
 }
 
+#[tokio::test]
+async fn a_socket_without_connection_init_is_closed_with_4408() {
+    let app = TestApp::spawn_with(&[("TALLY_WS_INIT_TIMEOUT_SECS", "1")]).await;
+    let url = format!("{}/graphql/ws", app.address.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let reply = next(&mut socket).await;
+    assert!(matches!(reply, Reply::Closed(Some(4408))), "{reply:?}");
+}
+
+#[tokio::test]
+async fn open_sockets_are_closed_with_1001_when_the_server_stops() {
+    let mut app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let mut socket = acknowledged(&app.address, &alice.access_token).await;
+    let (_, reply) = tokio::join!(app.stop(), next(&mut socket));
+    assert!(matches!(reply, Reply::Closed(Some(1001))), "{reply:?}");
+}
+
 /// The status of a WebSocket handshake sent with `origin`.
 async fn handshake_status(app: &TestApp, origin: Option<&str>) -> u16 {
     let url = format!("{}/graphql/ws", app.address.replacen("http", "ws", 1));
