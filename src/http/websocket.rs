@@ -7,8 +7,10 @@
 //! expires or is revoked (logout, password change, revoked access token; on any instance), the
 //! socket is closed with 4403 at once, without waiting for the client's next message.
 //!
-//! A socket that sends no `connection_init` within `TALLY_WS_INIT_TIMEOUT_SECS` is closed with
-//! 4408, and every socket is closed with 1001 when the server shuts down.
+//! The `graphql-transport-ws` close codes are the protocol's: 4400 for an invalid message, 4401
+//! for an operation before the acknowledgement, 4403 for a bad credential, 4408 for no
+//! `connection_init` within `TALLY_WS_INIT_TIMEOUT_SECS`, 4409 for a second operation with a
+//! running id, 4429 for a second `connection_init`; 1001 when the server shuts down.
 //!
 //! async-graphql speaks the protocols; this module owns the loop around it so it can close the
 //! socket on its own initiative.
@@ -48,6 +50,86 @@ const FORBIDDEN: u16 = 4403;
 const INIT_TIMEOUT: u16 = 4408;
 /// The close code for a server going away (shutting down).
 const GOING_AWAY: u16 = 1001;
+/// A close frame's payload is at most 125 bytes, two of them the code (RFC 6455 §5.5).
+const MAX_CLOSE_REASON_BYTES: usize = 123;
+/// `graphql-transport-ws` close codes async-graphql does not send (it uses 1002 and 1011, or
+/// replaces a running operation silently).
+const INVALID_MESSAGE: u16 = 4400;
+const UNAUTHORIZED: u16 = 4401;
+const DUPLICATE_OPERATION: u16 = 4409;
+
+/// The close code `graphql-transport-ws` prescribes for a close async-graphql decided:
+/// 4403 for a refused `connection_init`, 4401 for an operation before the acknowledgement,
+/// 4400 for a message that is not one of the protocol's. The legacy protocol keeps its codes.
+fn protocol_close_code(protocol: WebSocketProtocols, init: Init, code: u16) -> u16 {
+    if matches!(init, Init::Refused) {
+        return FORBIDDEN;
+    }
+    if protocol != WebSocketProtocols::GraphQLWS {
+        return code;
+    }
+    match code {
+        1011 => UNAUTHORIZED,
+        1002 => INVALID_MESSAGE,
+        other => other,
+    }
+}
+
+/// The ids of the operations running on a `graphql-transport-ws` socket, seen from both
+/// directions: a client `subscribe` starts one, a client or server `complete` (or a server
+/// `error`) ends it.
+#[derive(Clone, Default)]
+struct Operations(Arc<std::sync::Mutex<std::collections::HashSet<String>>>);
+
+/// The two fields of a protocol message this module reads.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    r#type: String,
+    id: Option<String>,
+}
+
+impl Operations {
+    /// Notes a client message; `Err(id)` for a `subscribe` whose id is already running.
+    fn client_sent(&self, protocol: WebSocketProtocols, bytes: &[u8]) -> Result<(), String> {
+        if protocol != WebSocketProtocols::GraphQLWS {
+            return Ok(());
+        }
+        let Ok(Envelope {
+            r#type,
+            id: Some(id),
+        }) = serde_json::from_slice(bytes)
+        else {
+            return Ok(());
+        };
+        let Ok(mut running) = self.0.lock() else {
+            return Ok(());
+        };
+        match r#type.as_str() {
+            "subscribe" if !running.insert(id.clone()) => Err(id),
+            "complete" => {
+                running.remove(&id);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Notes a server message: `complete` and `error` end their operation.
+    fn server_sent(&self, text: &str) {
+        let Ok(Envelope {
+            r#type,
+            id: Some(id),
+        }) = serde_json::from_str(text)
+        else {
+            return;
+        };
+        if matches!(r#type.as_str(), "complete" | "error")
+            && let Ok(mut running) = self.0.lock()
+        {
+            running.remove(&id);
+        }
+    }
+}
 
 pub(super) async fn upgrade(
     State(state): State<HttpState>,
@@ -120,14 +202,26 @@ enum Init {
 
 async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols, client: IpAddr) {
     let (mut sink, stream) = socket.split();
+    let operations = Operations::default();
+    let (duplicate_tx, mut duplicate_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let watched = operations.clone();
     let input = stream
         .take_while(|message| future::ready(message.is_ok()))
-        .filter_map(|message| {
-            future::ready(match message {
+        .filter_map(move |message| {
+            let bytes = match message {
                 Ok(Message::Text(text)) => Some(axum::body::Bytes::from(text)),
                 Ok(Message::Binary(bytes)) => Some(bytes),
                 _ => None,
-            })
+            };
+            // A second `subscribe` with a live id is not passed on: the loop closes with 4409.
+            let bytes = bytes.filter(|bytes| match watched.client_sent(protocol, bytes) {
+                Ok(()) => true,
+                Err(id) => {
+                    let _ = duplicate_tx.send(id);
+                    false
+                }
+            });
+            future::ready(bytes)
         });
     let (init_tx, mut init_rx) = watch::channel(Init::Pending);
     let app = state.app.clone();
@@ -170,14 +264,15 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
             message = output.next() => {
                 let Some(message) = message else { break };
                 let frame = match message {
-                    WsMessage::Text(text) => Message::Text(text.into()),
-                    // async-graphql closes a refused `connection_init` with 1002 (4400 in
-                    // graphql-transport-ws); the protocol's code for bad credentials is 4403.
+                    WsMessage::Text(text) => {
+                        operations.server_sent(&text);
+                        Message::Text(text.into())
+                    }
                     WsMessage::Close(code, reason) => {
-                        // Read now: the refusal was recorded while this message was made.
-                        let refused = matches!(*init_rx.borrow(), Init::Refused);
-                        let code = if refused { FORBIDDEN } else { code };
-                        Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+                        // Read now: a refusal was recorded while this message was made.
+                        let init = *init_rx.borrow();
+                        let code = protocol_close_code(protocol, init, code);
+                        close_frame(code, &reason)
                     }
                 };
                 if sink.send(frame).await.is_err() {
@@ -211,6 +306,11 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
                     break;
                 }
             }
+            Some(id) = duplicate_rx.recv() => {
+                let reason = format!("an operation with id {id} is already running");
+                close(&mut sink, DUPLICATE_OPERATION, &reason).await;
+                break;
+            }
             changed = init_rx.changed(), if init_pending => {
                 // The sender goes away once `connection_init` has been answered.
                 init_pending = changed.is_ok();
@@ -223,11 +323,20 @@ async fn close<S>(sink: &mut S, code: u16, reason: &str)
 where
     S: futures_util::Sink<Message> + Unpin,
 {
-    let frame = CloseFrame {
+    let _ = sink.send(close_frame(code, reason)).await;
+}
+
+/// A close frame; its reason is cut to the 123 bytes a frame can carry (a longer one, such as a
+/// parser's message, would make the close itself fail).
+fn close_frame(code: u16, reason: &str) -> Message {
+    let mut end = reason.len().min(MAX_CLOSE_REASON_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    Message::Close(Some(CloseFrame {
         code,
-        reason: reason.into(),
-    };
-    let _ = sink.send(Message::Close(Some(frame))).await;
+        reason: reason[..end].into(),
+    }))
 }
 
 /// Authenticates a socket from its `connection_init` payload: `{"Authorization": "Bearer …"}`

@@ -242,6 +242,57 @@ async fn wait_for_listeners(app: &TestApp, expected: i64) {
     panic!("the instances did not listen again within 10 s");
 }
 
+/// Sends raw protocol messages and returns how the server answers the last of them.
+async fn after(socket: &mut Socket, messages: &[Value]) -> Reply {
+    for message in messages {
+        socket
+            .feed(Message::text(message.to_string()))
+            .await
+            .unwrap();
+    }
+    socket.flush().await.unwrap();
+    loop {
+        match next(socket).await {
+            Reply::Json(message) if message["type"] != "error" => continue,
+            reply => return reply,
+        }
+    }
+}
+
+#[tokio::test]
+async fn protocol_violations_close_with_the_protocols_codes() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let query = json!({ "query": "{ me { id } }" });
+
+    // An operation before the acknowledgement: 4401.
+    let url = format!("{}/graphql/ws", app.address.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut early, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": query });
+    let reply = after(&mut early, std::slice::from_ref(&subscribe)).await;
+    assert!(matches!(reply, Reply::Closed(Some(4401))), "{reply:?}");
+
+    // A message that is not one of the protocol's: 4400.
+    let mut socket = acknowledged(&app.address, &alice.access_token).await;
+    let reply = after(&mut socket, &[json!({ "type": "nonsense" })]).await;
+    assert!(matches!(reply, Reply::Closed(Some(4400))), "{reply:?}");
+
+    // A second connection_init: 4429.
+    let mut socket = acknowledged(&app.address, &alice.access_token).await;
+    let reply = after(&mut socket, &[json!({ "type": "connection_init" })]).await;
+    assert!(matches!(reply, Reply::Closed(Some(4429))), "{reply:?}");
+
+    // A second operation with a running id: 4409.
+    let mut socket = acknowledged(&app.address, &alice.access_token).await;
+    let reply = after(&mut socket, &[subscribe.clone(), subscribe]).await;
+    assert!(matches!(reply, Reply::Closed(Some(4409))), "{reply:?}");
+}
+
 #[tokio::test]
 async fn a_socket_without_connection_init_is_closed_with_4408() {
     let app = TestApp::spawn_with(&[("TALLY_WS_INIT_TIMEOUT_SECS", "1")]).await;
