@@ -656,7 +656,12 @@ async fn a_rehash_at_login_never_undoes_a_concurrent_password_change() {
             app.gql(LOGIN, json!({ "email": alice.email, "password": old })),
             app.gql_as(Some(&token), change, json!({ "c": old, "n": new })),
         );
-        assert!(login["data"]["login"].is_object(), "round {round}: {login}");
+        // The login may also have read the row after the change committed: then the old
+        // password is rightly refused. Either way the change must stand.
+        assert!(
+            login["data"]["login"].is_object() || error_code(&login) == Some("UNAUTHENTICATED"),
+            "round {round}: {login}"
+        );
         token = changed["data"]["changePassword"]["accessToken"]
             .as_str()
             .unwrap_or_else(|| panic!("round {round}: {changed}"))

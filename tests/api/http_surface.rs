@@ -77,9 +77,15 @@ async fn too_deep_documents_are_refused_before_execution() {
             .contains("nested too deep"),
         "{response}"
     );
-    let statements = app.statements.get();
-    app.gql(&deep, json!({})).await;
-    assert_eq!(app.statements.get(), statements, "refused before any SQL");
+    // Refused before any SQL. Background work (the hourly sweep, the event listener's resync
+    // on PostgreSQL) shares the counter, so one quiet attempt out of five proves it.
+    let mut quiet = false;
+    for _ in 0..5 {
+        let statements = app.statements.get();
+        app.gql(&deep, json!({})).await;
+        quiet |= app.statements.get() == statements;
+    }
+    assert!(quiet, "every refused document ran SQL");
 }
 
 /// The introspection query GraphiQL and the code generators send (graphql-js's
