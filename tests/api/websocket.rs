@@ -174,10 +174,10 @@ async fn a_socket_closes_with_4403_when_its_access_token_is_revoked() {
 async fn a_socket_closes_with_4403_when_its_token_expires() {
     let app = TestApp::spawn().await;
     let alice = app.register("Alice").await;
-    // A token issued so long ago that it expires two seconds from now.
+    // A token issued so long ago that it expires four seconds from now.
     let keys = tally::auth::jwt::JwtKeys::new(TEST_JWT_SECRET.as_bytes()).unwrap();
     let issued_at =
-        chrono::Utc::now() - tally::auth::jwt::ACCESS_TOKEN_TTL + chrono::Duration::seconds(2);
+        chrono::Utc::now() - tally::auth::jwt::ACCESS_TOKEN_TTL + chrono::Duration::seconds(4);
     let user_id = alice.id.parse().unwrap();
     let issued = keys
         .issue(user_id, uuid::Uuid::new_v4(), issued_at)
