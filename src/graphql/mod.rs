@@ -1,9 +1,11 @@
 //! The GraphQL API: schema roots, API types (never the database entities), per-request loaders
 //! and guards.
 //!
-//! The schema is built once at start-up with the limits every public GraphQL endpoint needs
-//! (depth, complexity, directives, and the [`policy`] checks the schema cannot express):
-//! expensive or hostile documents are refused before any resolver runs.
+//! The schema is built once at start-up with the limits every public GraphQL endpoint needs:
+//! async-graphql's complexity and directive limits, and the [`policy`] extension for what
+//! async-graphql cannot express (bracket nesting before parsing, selection depth with its own
+//! bound for introspection, single-use credential fields, the credential as of now). Expensive
+//! or hostile documents are refused before any resolver runs.
 
 pub mod accounts;
 pub mod activity;
