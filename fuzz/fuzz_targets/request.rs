@@ -29,7 +29,6 @@
 #![no_main]
 
 use std::{
-    collections::HashSet,
     sync::{
         Arc, OnceLock,
         atomic::{AtomicBool, Ordering},
@@ -70,8 +69,6 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, payload)) = data.split_first() else {
         return;
     };
-    // Built here, outside the worker's `block_on`, because building it runs a request.
-    known_types();
     let read_only = selector.is_ascii_uppercase();
     let body = match selector.to_ascii_lowercase() {
         b'j' => Body::Json(payload),
@@ -124,21 +121,8 @@ async fn run(body: Body<'_>, read_only: bool) {
 
     let query = request.query.clone();
     let nesting = check_nesting(&query);
-    // Before parsing: the first known bug overflows the parser's stack.
-    if let Some(bug) = known_bug_in_text(&query) {
-        if verbose() {
-            eprintln!("skipped, known bug: {bug}");
-        }
-        return;
-    }
     // Parsed only once `check_nesting` passed, as the schema does.
     let document = nesting.is_ok().then(|| parse_query(&query).ok()).flatten();
-    if let Some(bug) = document.as_ref().and_then(known_bug_in_document) {
-        if verbose() {
-            eprintln!("skipped, known bug: {bug}");
-        }
-        return;
-    }
 
     let reached_mutation = Arc::new(AtomicBool::new(false));
     let mut request = request.data(MutationProbe(reached_mutation.clone()));
@@ -149,6 +133,7 @@ async fn run(body: Body<'_>, read_only: bool) {
                 id: Uuid::nil(),
                 scope: TokenScope::Read,
             },
+            expires_at: None,
         });
     }
     let response = schema().execute(request).await;
@@ -175,127 +160,6 @@ async fn run(body: Body<'_>, read_only: bool) {
             "a READ access token reached a Mutation resolver: {query:?}"
         );
     }
-}
-
-/// Inputs that hit a bug already found and reported (see fuzz/README.md), skipped so that a
-/// run keeps looking for new ones instead of stopping at the same crash every few seconds.
-/// `TALLY_FUZZ_KNOWN_BUGS=1` runs them too, to check a fix: both must then pass.
-fn skip_known_bugs() -> bool {
-    static INCLUDE: OnceLock<bool> = OnceLock::new();
-    !*INCLUDE.get_or_init(|| std::env::var_os("TALLY_FUZZ_KNOWN_BUGS").is_some_and(|v| v == "1"))
-}
-
-fn known_bug_in_text(query: &str) -> Option<&'static str> {
-    if !skip_known_bugs() {
-        return None;
-    }
-    // 1. `check_nesting` skips an unterminated `"""` to the end of the text, while the parser
-    //    reads it as `""` followed by a `"` string and goes on parsing what follows: brackets
-    //    there are not counted, and enough of them overflow the stack.
-    if has_unterminated_block_string(query.as_bytes()) {
-        return Some("unterminated block string hides nesting from check_nesting");
-    }
-    None
-}
-
-/// Whether `check_nesting`, reading `text` its way (comments, strings and block strings as in
-/// src/graphql/limits.rs), meets a `"""` that never closes.
-fn has_unterminated_block_string(text: &[u8]) -> bool {
-    let mut i = 0;
-    while i < text.len() {
-        match text[i] {
-            b'#' => {
-                while i < text.len() && text[i] != b'\n' && text[i] != b'\r' {
-                    i += 1;
-                }
-            }
-            b'"' if text[i..].starts_with(b"\"\"\"") => {
-                i += 3;
-                loop {
-                    if i >= text.len() {
-                        return true;
-                    } else if text[i..].starts_with(b"\\\"\"\"") {
-                        i += 4;
-                    } else if text[i..].starts_with(b"\"\"\"") {
-                        i += 3;
-                        break;
-                    } else {
-                        i += 1;
-                    }
-                }
-                continue;
-            }
-            b'"' => {
-                i += 1;
-                while i < text.len() {
-                    match text[i] {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        b'\n' | b'\r' => break,
-                        _ => i += 1,
-                    }
-                }
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    false
-}
-
-fn known_bug_in_document(document: &ExecutableDocument) -> Option<&'static str> {
-    if !skip_known_bugs() {
-        return None;
-    }
-    // 2. async-graphql 7.2.1 panics ("Type `X` not defined", validation/utils.rs:75) on a
-    //    variable of a list of an unknown type with a default value: `($v: [X] = 1)`. Its check
-    //    for unknown types looks at named types only.
-    let unknown_list_with_default = document.operations.iter().any(|(_, operation)| {
-        operation.node.variable_definitions.iter().any(|variable| {
-            let variable = &variable.node;
-            let ty = &variable.var_type.node;
-            variable.default_value.is_some()
-                && matches!(ty.base, BaseType::List(_))
-                && !known_types().contains(innermost_name(ty))
-        })
-    });
-    unknown_list_with_default.then_some("list variable of an unknown type with a default value")
-}
-
-fn innermost_name(ty: &Type) -> &str {
-    match &ty.base {
-        BaseType::Named(name) => name.as_str(),
-        BaseType::List(inner) => innermost_name(inner),
-    }
-}
-
-/// The names of the schema's types, introspection types included, read once by introspection
-/// (the registry itself is not public).
-fn known_types() -> &'static HashSet<String> {
-    static TYPES: OnceLock<HashSet<String>> = OnceLock::new();
-    TYPES.get_or_init(|| {
-        // Runs on the fuzzer's thread before any worker (see `fuzz_target!`): `block_on` cannot
-        // nest inside the worker's own `block_on`.
-        let response = runtime().block_on(schema().execute("{ __schema { types { name } } }"));
-        let mut names = HashSet::new();
-        if let ConstValue::Object(data) = response.data
-            && let Some(ConstValue::Object(schema)) = data.get("__schema")
-            && let Some(ConstValue::List(types)) = schema.get("types")
-        {
-            for ty in types {
-                if let ConstValue::Object(ty) = ty
-                    && let Some(ConstValue::String(name)) = ty.get("name")
-                {
-                    names.insert(name.clone());
-                }
-            }
-        }
-        names
-    })
 }
 
 /// The schema every input runs on, built once. `schema_builder()` carries every request limit

@@ -17,7 +17,7 @@
 //!   it was refused, and no tool could read the schema.
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    BaseType, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
 use std::collections::HashSet;
 
@@ -45,6 +45,7 @@ pub const SINGLE_USE_FIELDS: [&str; 5] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocumentError {
     TooDeep,
+    UnknownVariableType(String),
     NestedTooDeep,
     RepeatedSingleUseField(String),
 }
@@ -54,6 +55,9 @@ impl DocumentError {
         match self {
             Self::TooDeep => {
                 format!("the document nests brackets more than {MAX_NESTING} levels deep")
+            }
+            Self::UnknownVariableType(name) => {
+                format!("variables cannot have the type `{name}`: the schema has no such type")
             }
             Self::NestedTooDeep => format!(
                 "the document is nested too deep: at most {MAX_DEPTH} levels of fields \
@@ -92,7 +96,10 @@ pub fn check_nesting(document: &str) -> Result<(), DocumentError> {
                 }
             }
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                i = skip_block_string(bytes, i + 3);
+                // The parser reads an unterminated `"""` as an empty string `""` followed by a
+                // `"` string, and parses on after it; so must this scan, or the brackets that
+                // follow would go uncounted (found by fuzzing).
+                i = skip_block_string(bytes, i + 3).unwrap_or(i + 2);
                 continue;
             }
             b'"' => {
@@ -106,18 +113,19 @@ pub fn check_nesting(document: &str) -> Result<(), DocumentError> {
     Ok(())
 }
 
-/// The index after the block string whose body starts at `i` (`\"""` does not end it).
-fn skip_block_string(bytes: &[u8], mut i: usize) -> usize {
+/// The index after the block string whose body starts at `i` (`\"""` does not end it), or
+/// `None` when it never ends.
+fn skip_block_string(bytes: &[u8], mut i: usize) -> Option<usize> {
     while i < bytes.len() {
         if bytes[i..].starts_with(b"\\\"\"\"") {
             i += 4;
         } else if bytes[i..].starts_with(b"\"\"\"") {
-            return i + 3;
+            return Some(i + 3);
         } else {
             i += 1;
         }
     }
-    i
+    None
 }
 
 /// The index after the string whose body starts at `i`; strings end at an unescaped quote or,
@@ -210,6 +218,31 @@ fn collect_single_use<'a>(
             }
         }
     }
+}
+
+/// Refuses a document declaring a variable whose type (inside any list wrappers) the schema
+/// does not have. async-graphql 7.2 checks this for a named type but not inside a list, and
+/// `query($v: [X] = 1)` made its validation panic (found by fuzzing).
+pub fn check_variable_types(
+    document: &ExecutableDocument,
+    type_exists: impl Fn(&str) -> bool,
+) -> Result<(), DocumentError> {
+    for (_, operation) in document.operations.iter() {
+        for variable in &operation.node.variable_definitions {
+            let mut ty = &variable.node.var_type.node;
+            // Nesting is bounded by `check_nesting`, so this walk is short.
+            let name = loop {
+                match &ty.base {
+                    BaseType::Named(name) => break name,
+                    BaseType::List(inner) => ty = inner,
+                }
+            };
+            if !type_exists(name.as_str()) {
+                return Err(DocumentError::UnknownVariableType(name.to_string()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a document any of whose operations selects fields nested deeper than [`MAX_DEPTH`],
@@ -342,6 +375,24 @@ mod tests {
     }
 
     #[test]
+    fn an_unterminated_block_string_hides_nothing() {
+        // The fuzzer's case: the parser reads `"""` `"]) …` as "" then a string, and goes on.
+        let hidden = "{ a(s: [\"\"\" \"]) { b { c { d } } } }";
+        let depth = |document: &str| {
+            (1..=MAX_NESTING)
+                .find(|pad| check_nesting(&format!("{}{document}", "(".repeat(*pad))).is_err())
+                .map(|pad| MAX_NESTING + 1 - pad)
+        };
+        assert_eq!(depth(hidden), Some(4));
+        let deep = format!(
+            "{{ a(s: [\"\"\" \"], t: {}1{}) }}",
+            "[".repeat(2_000),
+            "]".repeat(2_000)
+        );
+        assert_eq!(check_nesting(&deep), Err(DocumentError::TooDeep));
+    }
+
+    #[test]
     fn a_string_cannot_hide_brackets_past_its_line() {
         // An unterminated string ends at the line break, so what follows still counts.
         let document = format!("{{ a(s: \"open\n{}", "[".repeat(100));
@@ -422,6 +473,24 @@ mod tests {
         );
         let graphiql = include_str!("../../tests/fixtures/introspection.graphql");
         assert_eq!(check_depth(&parse(graphiql)), Ok(()));
+    }
+
+    #[test]
+    fn variables_of_unknown_types_are_refused_inside_lists_too() {
+        let known = |name: &str| name == "Int";
+        let fine = parse("query($a: Int, $b: [[Int!]] = [[1]]) { __typename }");
+        assert_eq!(check_variable_types(&fine, known), Ok(()));
+        for document in [
+            "query($v: X) { a }",
+            "query($v: [X] = 1) { a }",
+            "query($v: [[X!]!]) { a }",
+        ] {
+            assert_eq!(
+                check_variable_types(&parse(document), known),
+                Err(DocumentError::UnknownVariableType("X".into())),
+                "{document}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! extension rather than in a handler:
 //!
 //! 1. the document's bracket nesting is bounded *before* the recursive parser sees it;
-//! 2. selections nest at most [`limits::MAX_DEPTH`] deep (introspection has its own bound), and
+//! 2. every variable's type exists (async-graphql's validation panics on `[Unknown]`);
+//!    selections nest at most [`limits::MAX_DEPTH`] deep (introspection has its own bound), and
 //!    a mutation names at most one of the fields that hash a password or guess a secret;
 //! 3. the caller's credential is still valid *now* (a WebSocket's operations arrive long after
 //!    its `connection_init`): not expired, not revoked;
@@ -68,6 +69,9 @@ impl Extension for PolicyCheck {
     ) -> ServerResult<ExecutableDocument> {
         limits::check_nesting(query).map_err(refuse_document)?;
         let document = next.run(ctx, query, variables).await?;
+        let registry = &ctx.schema_env.registry;
+        limits::check_variable_types(&document, |name| registry.types.contains_key(name))
+            .map_err(refuse_document)?;
         limits::check_depth(&document).map_err(refuse_document)?;
         limits::check_single_use_fields(&document).map_err(refuse_document)?;
         if let Some(actor) = ctx.data_opt::<Actor>() {

@@ -166,3 +166,22 @@ where
         _ => None,
     }
 }
+
+/// Found by fuzzing: async-graphql 7.2.1's validation panicked on a list variable of a type the
+/// schema does not have, and the panic dropped the connection without an answer.
+#[tokio::test]
+async fn a_list_variable_of_an_unknown_type_gets_an_error() {
+    let app = TestApp::spawn().await;
+    for query in [
+        "query($v: [X] = 1) { __typename }",
+        "query($v: [[Nope!]]) { __typename }",
+    ] {
+        let response = app.gql(query, json!({})).await;
+        assert_eq!(
+            response["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{response}"
+        );
+        assert!(response["data"].is_null(), "{response}");
+    }
+    assert_alive(&app).await;
+}
