@@ -17,7 +17,7 @@
 //!   it was refused, and no tool could read the schema.
 
 use async_graphql::parser::types::{
-    BaseType, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    BaseType, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
 use std::collections::HashSet;
 
@@ -146,14 +146,8 @@ fn skip_string(bytes: &[u8], mut i: usize) -> usize {
 /// (aliases and fragments included). Each fragment is expanded once, so a fragment spread many
 /// times costs one walk; fragment chains are already bounded when this runs.
 pub fn check_single_use_fields(document: &ExecutableDocument) -> Result<(), DocumentError> {
-    let operations: Vec<_> = match &document.operations {
-        DocumentOperations::Single(operation) => vec![&operation.node],
-        DocumentOperations::Multiple(operations) => operations
-            .values()
-            .map(|operation| &operation.node)
-            .collect(),
-    };
-    for operation in operations {
+    for (_, operation) in document.operations.iter() {
+        let operation = &operation.node;
         if operation.ty != OperationType::Mutation {
             continue;
         }
@@ -251,15 +245,8 @@ pub fn check_variable_types(
 /// are already bounded (and cycle-free) when this runs.
 pub fn check_depth(document: &ExecutableDocument) -> Result<(), DocumentError> {
     let mut depths = DepthCache::new(document);
-    let operations: Vec<_> = match &document.operations {
-        DocumentOperations::Single(operation) => vec![&operation.node],
-        DocumentOperations::Multiple(operations) => operations
-            .values()
-            .map(|operation| &operation.node)
-            .collect(),
-    };
-    for operation in operations {
-        let depth = depths.of(&operation.selection_set.node)?;
+    for (_, operation) in document.operations.iter() {
+        let depth = depths.of(&operation.node.selection_set.node)?;
         if depth > MAX_DEPTH {
             return Err(DocumentError::NestedTooDeep);
         }

@@ -310,6 +310,19 @@ impl Drop for TestApp {
     }
 }
 
+/// A WebSocket handshake request to `/graphql/ws` of the server at `address`, asking for the
+/// `graphql-transport-ws` subprotocol.
+pub fn socket_request(address: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
+    let url = format!("{}/graphql/ws", address.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().expect("a WebSocket URL");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    request
+}
+
 /// The `extensions.code` of the first error, if any.
 pub fn error_code(response: &Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()

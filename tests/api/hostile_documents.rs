@@ -8,9 +8,9 @@
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, socket_request};
 
 const DEPTHS: [usize; 5] = [10, 100, 1_000, 10_000, 100_000];
 
@@ -132,12 +132,7 @@ async fn deeply_nested_documents_over_websocket_get_an_error_and_the_server_live
 /// Sends `query` as one `graphql-transport-ws` operation and returns the first answer to it
 /// (`None` when the server closed the socket instead, e.g. for an oversized message).
 async fn run_over_socket(app: &TestApp, query: &str) -> Option<Value> {
-    let url = format!("{}/graphql/ws", app.address.replacen("http", "ws", 1));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
+    let request = socket_request(&app.address);
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let init = json!({ "type": "connection_init", "payload": {} });
     socket.send(Message::text(init.to_string())).await.unwrap();

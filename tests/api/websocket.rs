@@ -8,22 +8,17 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
-    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+    tungstenite::{Message, http::HeaderValue},
 };
 
-use crate::helpers::{PASSWORD, TEST_JWT_SECRET, TestApp, error_code};
+use crate::helpers::{PASSWORD, TEST_JWT_SECRET, TestApp, error_code, socket_request};
 
 type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens a `graphql-transport-ws` socket to the server at `address` and sends
 /// `connection_init` with `payload`.
 async fn open(address: &str, payload: Value) -> Socket {
-    let url = format!("{}/graphql/ws", address.replacen("http", "ws", 1));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
+    let request = socket_request(address);
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let init = json!({ "type": "connection_init", "payload": payload });
     socket.send(Message::text(init.to_string())).await.unwrap();
@@ -266,12 +261,7 @@ async fn protocol_violations_close_with_the_protocols_codes() {
     let query = json!({ "query": "{ me { id } }" });
 
     // An operation before the acknowledgement: 4401.
-    let url = format!("{}/graphql/ws", app.address.replacen("http", "ws", 1));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
+    let request = socket_request(&app.address);
     let (mut early, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let subscribe = json!({ "id": "1", "type": "subscribe", "payload": query });
     let reply = after(&mut early, std::slice::from_ref(&subscribe)).await;
@@ -296,12 +286,7 @@ async fn protocol_violations_close_with_the_protocols_codes() {
 #[tokio::test]
 async fn a_socket_without_connection_init_is_closed_with_4408() {
     let app = TestApp::spawn_with(&[("TALLY_WS_INIT_TIMEOUT_SECS", "1")]).await;
-    let url = format!("{}/graphql/ws", app.address.replacen("http", "ws", 1));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
+    let request = socket_request(&app.address);
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let reply = next(&mut socket).await;
     assert!(matches!(reply, Reply::Closed(Some(4408))), "{reply:?}");
@@ -318,12 +303,7 @@ async fn open_sockets_are_closed_with_1001_when_the_server_stops() {
 
 /// The status of a WebSocket handshake sent with `origin`.
 async fn handshake_status(app: &TestApp, origin: Option<&str>) -> u16 {
-    let url = format!("{}/graphql/ws", app.address.replacen("http", "ws", 1));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
+    let mut request = socket_request(&app.address);
     if let Some(origin) = origin {
         request
             .headers_mut()
