@@ -74,7 +74,7 @@ pub fn router(app: AppState, schema: TallySchema) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request
                 .headers()
-                .get("x-request-id")
+                .get(REQUEST_ID)
                 .and_then(|value| value.to_str().ok())
                 .unwrap_or_default();
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
@@ -115,7 +115,7 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
-        .expose_headers([HeaderName::from_static("x-request-id")])
+        .expose_headers([HeaderName::from_static(REQUEST_ID)])
         .max_age(Duration::from_secs(3600))
 }
 

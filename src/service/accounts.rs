@@ -224,9 +224,8 @@ pub async fn login(
         return Err(AppError::Unauthenticated);
     };
     throttle::clear(&state.db, &subjects[0]).await?;
-    for attempt in attempts.into_iter().skip(1) {
-        attempt.refund(&state.db).await?;
-    }
+    // The email's attempts were just cleared; the address's place goes back.
+    throttle::refund(&state.db, attempts.into_iter().skip(1)).await?;
     let row = reseal_if_stale(state, row).await?;
     rehash_if_weak(state, &row, password).await?;
     let work = UnitOfWork::begin(state).await?;
@@ -298,9 +297,7 @@ pub async fn change_password(
             "the current password is wrong",
         ));
     }
-    for attempt in attempt {
-        attempt.refund(&state.db).await?;
-    }
+    throttle::refund(&state.db, attempt).await?;
     let password_hash = hash_password(new.into_secret()).await?;
     let mut work = UnitOfWork::begin(state).await?;
     // The authoritative write: the caller just proved the current password. The writes that

@@ -212,9 +212,7 @@ pub async fn join(state: &AppState, actor: &Actor, redeem: Redeem<'_>) -> AppRes
     let attempts = throttle::attempt(&state.db, &guesses, now()).await?;
     let joined = redeem_invite(state, actor, redeem).await;
     if !matches!(joined, Err(AppError::NotFound { .. })) {
-        for attempt in attempts {
-            attempt.refund(&state.db).await?;
-        }
+        throttle::refund(&state.db, attempts).await?;
     }
     joined
 }

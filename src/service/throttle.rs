@@ -10,7 +10,7 @@
 //!
 //! An attempt is taken *before* the guarded work runs and holds its place while the work runs.
 //! What happens after depends on the outcome: a failure keeps its place (it is the failure
-//! record), a success gives it back ([`Attempt::refund`]) or forgets the subject ([`clear`]).
+//! record), a success gives it back ([`refund`]) or forgets the subject ([`clear`]).
 //!
 //! Fixed windows let a client spend two windows' worth around a boundary; the limits are set
 //! with that in mind.
@@ -108,19 +108,22 @@ pub struct Attempt {
     window_started_ms: i64,
 }
 
-impl Attempt {
-    /// Gives the place back (the attempt succeeded and should not count), unless its window has
-    /// already been replaced by a newer one.
-    pub async fn refund(self, db: &impl ConnectionTrait) -> AppResult<()> {
+/// Gives the places back (the attempts succeeded and should not count), except in windows
+/// already replaced by newer ones.
+pub async fn refund(
+    db: &impl ConnectionTrait,
+    attempts: impl IntoIterator<Item = Attempt>,
+) -> AppResult<()> {
+    for attempt in attempts {
         throttle_counter::Entity::update_many()
             .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
-            .filter(Column::Subject.eq(self.hash.to_vec()))
-            .filter(Column::WindowStartedMs.eq(self.window_started_ms))
+            .filter(Column::Subject.eq(attempt.hash.to_vec()))
+            .filter(Column::WindowStartedMs.eq(attempt.window_started_ms))
             .filter(Column::Attempts.gt(0))
             .exec(db)
             .await?;
-        Ok(())
     }
+    Ok(())
 }
 
 /// Takes one attempt from every subject, or none: RATE_LIMITED (with the seconds until the full
@@ -141,9 +144,7 @@ pub async fn attempt(
             Err(error) => Some(error),
         };
         // The request will not run: its places in the other subjects go back.
-        for attempt in taken {
-            attempt.refund(db).await?;
-        }
+        refund(db, taken).await?;
         return Err(match failure {
             Some(error) => error,
             None => rate_limited(db, subject, at).await?,
