@@ -106,6 +106,16 @@ impl AppError {
         }
     }
 
+    /// CONFLICT for an optimistic-lock mismatch: the object is at `current_version` now.
+    pub fn stale_version(current_version: i32) -> Self {
+        Self::Conflict {
+            message: format!(
+                "this was changed meanwhile; it is at version {current_version} now"
+            ),
+            current_version: Some(current_version),
+        }
+    }
+
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         Self::Internal(error.into())
     }
@@ -156,6 +166,19 @@ impl From<crate::auth::AuthError> for AppError {
             }
             AuthError::InvalidInput { field, reason } => Self::bad_input(field, reason),
             AuthError::WeakSecret(_) | AuthError::Crypto(_) => Self::internal(error),
+        }
+    }
+}
+
+/// A ledger refusal blames the client's input when it names a field (or is a total out of
+/// range); otherwise stored data broke an invariant, which is our fault, not theirs.
+impl From<crate::ledger::LedgerError> for AppError {
+    fn from(error: crate::ledger::LedgerError) -> Self {
+        use crate::ledger::LedgerError;
+        match (error.field(), &error) {
+            (Some(field), _) => Self::bad_input(field, error.to_string()),
+            (None, LedgerError::Overflow { .. }) => Self::bad_input("amount", error.to_string()),
+            (None, _) => Self::internal(error),
         }
     }
 }

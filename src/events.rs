@@ -41,6 +41,13 @@ pub enum Event {
     SessionRevoked { session_id: Uuid },
     /// A personal access token was revoked.
     AccessTokenRevoked { token_id: Uuid },
+    /// An entry changed (created, updated, deleted, restored, or a mirror following its
+    /// source); `version` is the entry's version after the change.
+    EntryChanged {
+        book_id: Uuid,
+        entry_id: Uuid,
+        version: i32,
+    },
     /// Events may have been missed (the listener reconnected): reload and recheck.
     Resync,
 }

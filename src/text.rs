@@ -113,6 +113,10 @@ impl Note {
             clean(field, text, max_chars, Layout::Paragraphs).map(|note| Note(note.to_owned()))
         })
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl From<Note> for String {

@@ -45,8 +45,6 @@ pub enum Relation {
     Categories,
     #[sea_orm(has_many = "super::entry::Entity")]
     Entries,
-    #[sea_orm(has_many = "super::member_balance::Entity")]
-    MemberBalances,
     #[sea_orm(has_many = "super::settlement::Entity")]
     Settlements,
     #[sea_orm(has_many = "super::invite::Entity")]
@@ -70,12 +68,6 @@ impl Related<super::category::Entity> for Entity {
 impl Related<super::entry::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Entries.def()
-    }
-}
-
-impl Related<super::member_balance::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::MemberBalances.def()
     }
 }
 

@@ -15,14 +15,23 @@ pub struct Model {
     pub id: Uuid,
     pub book_id: Uuid,
     pub kind: EntryKind,
-    /// Ten-thousandths of the currency unit; always positive (the kind carries the direction).
+    /// Ten-thousandths of `currency`; always positive (the kind carries the direction).
     pub amount_e4: i64,
-    /// ISO 4217 code, three letters.
+    /// ISO 4217 code: the book's currency (a mirror keeps its source's).
     #[sea_orm(column_type = "Text")]
     pub currency: String,
+    /// For an entry made in another currency: the amount as given, in `original_currency`.
+    pub original_amount_e4: Option<i64>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub original_currency: Option<String>,
+    /// Book units per one unit of `original_currency`, as an exact decimal string.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub exchange_rate: Option<String>,
     pub occurred_on: Date,
     #[sea_orm(column_type = "Text")]
     pub description: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub note: Option<String>,
     pub category_id: Option<Uuid>,
     pub creator_id: Uuid,
     /// Optimistic lock: starts at 1, bumped by every update.

@@ -1,6 +1,6 @@
-//! `idempotency_keys`: the outcome of a mutation sent with an idempotency key, so a retry
-//! replays the first response instead of writing twice. Keyed per user and operation; the
-//! request hash catches a key reused for a different request. Pruned by age.
+//! `idempotency_keys`: a mutation sent with an idempotency key, so a retry returns what the
+//! first request created instead of writing twice. Keyed per user, operation and key; the
+//! request hash catches a key reused for a different request. Pruned after 24 hours.
 
 use sea_orm::entity::prelude::*;
 
@@ -14,16 +14,14 @@ pub struct Model {
     /// The mutation's name, e.g. `createEntry`.
     #[sea_orm(column_type = "Text")]
     pub operation: String,
-    /// The client's key, at most 255 characters.
+    /// The client's key, 1 to 255 characters.
     #[sea_orm(column_type = "Text")]
     pub key: String,
     /// SHA-256 of the canonical request (32 bytes).
     #[sea_orm(column_type = "Blob")]
     pub request_hash: Vec<u8>,
-    /// `None` while the first request is still in flight.
-    #[sea_orm(column_type = "JsonBinary", nullable)]
-    pub response: Option<Json>,
-    pub book_id: Option<Uuid>,
+    /// The id of what the first request created.
+    pub result_id: Uuid,
     pub created_at: DateTimeUtc,
 }
 
@@ -36,24 +34,11 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     User,
-    #[sea_orm(
-        belongs_to = "super::book::Entity",
-        from = "Column::BookId",
-        to = "super::book::Column::Id",
-        on_delete = "Cascade"
-    )]
-    Book,
 }
 
 impl Related<super::user::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::User.def()
-    }
-}
-
-impl Related<super::book::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Book.def()
     }
 }
 

@@ -27,6 +27,9 @@ pub struct Model {
     #[sea_orm(default_value = 0)]
     pub use_count: i32,
     pub revoked_at: Option<DateTimeUtc>,
+    /// The guest seat (`memberships.id`) this invite hands over, if it is one: its redeemer
+    /// takes the seat, with its history and balance, instead of a new one.
+    pub member_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,5 +1,10 @@
-//! `memberships`: who belongs to a book, with which role. The database allows one row per
-//! (book, user) and exactly one `OWNER` per book.
+//! `memberships`: a seat in a book, with a role. A seat belongs to a user, or is a **guest**
+//! seat (a name, no account) until someone claims it through an invite for it. Money (payers,
+//! shares, balances) refers to the seat, so a guest's history and balance pass whole to whoever
+//! claims it, and leaving only marks the seat removed.
+//!
+//! The database allows one live seat per (book, user), one live guest per name in a book, and
+//! exactly one `OWNER` per book.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -13,11 +18,23 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub book_id: Uuid,
-    pub user_id: Uuid,
+    /// `None` for a guest seat.
+    pub user_id: Option<Uuid>,
+    /// A guest is always `READER`: it cannot act.
     pub role: Role,
-    /// When the user joined; doubles as the row's creation time.
+    /// Nonce ‖ ciphertext of a guest's name (`None` for a user's seat).
+    #[sea_orm(column_type = "Blob", nullable)]
+    pub guest_name_ciphertext: Option<Vec<u8>>,
+    /// Which PII key encrypted the guest name.
+    pub guest_name_key_id: Option<i16>,
+    /// Keyed hash of the guest's case-folded name, unique among the book's live guests.
+    #[sea_orm(column_type = "Blob", nullable)]
+    pub guest_name_index: Option<Vec<u8>>,
+    /// When the seat was taken (or the guest added); doubles as the row's creation time.
     pub joined_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the member left or was removed; the row stays because money refers to it.
+    pub removed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

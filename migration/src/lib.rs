@@ -21,6 +21,7 @@ mod m20261121_000004_create_ledger;
 mod m20261121_000005_create_book_records;
 mod m20261122_000006_throttle_counters;
 mod m20261122_000007_session_lifetime;
+mod m20261122_000008_members_carry_money;
 
 pub use m20261121_000003_seed_global_categories::{GLOBAL_CATEGORIES, GlobalCategory};
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_create_book_records::Migration),
             Box::new(m20261122_000006_throttle_counters::Migration),
             Box::new(m20261122_000007_session_lifetime::Migration),
+            Box::new(m20261122_000008_members_carry_money::Migration),
         ]
     }
 }

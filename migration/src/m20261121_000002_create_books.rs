@@ -63,82 +63,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        manager
-            .create_table(
-                Table::create()
-                    .table(Memberships::Table)
-                    .col(pk_uuid(Memberships::Id))
-                    .col(uuid(Memberships::BookId))
-                    .col(uuid(Memberships::UserId))
-                    .col(text(Memberships::Role))
-                    .col(timestamp_with_time_zone(Memberships::JoinedAt))
-                    .col(timestamp_with_time_zone(Memberships::UpdatedAt))
-                    .foreign_key(&mut foreign_key(
-                        "fk_memberships_book",
-                        (Memberships::Table, Memberships::BookId),
-                        (Books::Table, Books::Id),
-                        ForeignKeyAction::Cascade,
-                    ))
-                    .foreign_key(&mut foreign_key(
-                        "fk_memberships_user",
-                        (Memberships::Table, Memberships::UserId),
-                        (Users::Table, Users::Id),
-                        ForeignKeyAction::Cascade,
-                    ))
-                    .check(check(
-                        "ck_memberships_role",
-                        one_of(Memberships::Role, &["OWNER", "ADMIN", "WRITER", "READER"]),
-                    ))
-                    .to_owned(),
-            )
-            .await?;
-        // A user is in a book once, with one role; joining twice is a CONFLICT.
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_memberships_book_user")
-                    .table(Memberships::Table)
-                    .col(Memberships::BookId)
-                    .col(Memberships::UserId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        // Exactly one OWNER per book: the database itself refuses a second one, whatever the
-        // app does. (Transferring ownership demotes the old owner *before* promoting the new
-        // one, in one transaction: a unique index is checked row by row, never deferred.)
-        manager
-            .create_index(
-                Index::create()
-                    .name("uq_memberships_one_owner")
-                    .table(Memberships::Table)
-                    .col(Memberships::BookId)
-                    .unique()
-                    .and_where(Expr::col(Memberships::Role).eq("OWNER"))
-                    .to_owned(),
-            )
-            .await?;
-        // "My books": every request resolves the caller's memberships.
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_memberships_user")
-                    .table(Memberships::Table)
-                    .col(Memberships::UserId)
-                    .to_owned(),
-            )
-            .await?;
-        // A book's member list. (Also a prefix of the unique index above; kept as asked by
-        // the data-model requirements, and it is small.)
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_memberships_book")
-                    .table(Memberships::Table)
-                    .col(Memberships::BookId)
-                    .to_owned(),
-            )
-            .await?;
+        create_memberships(manager).await?;
 
         manager
             .create_table(
@@ -213,6 +138,88 @@ impl MigrationTrait for Migration {
     fn use_transaction(&self) -> Option<bool> {
         Some(true)
     }
+}
+
+/// `memberships` and its indexes, as first created (migration 8 rebuilds it with guests; its
+/// `down` restores this shape).
+pub(crate) async fn create_memberships(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table(Memberships::Table)
+                .col(pk_uuid(Memberships::Id))
+                .col(uuid(Memberships::BookId))
+                .col(uuid(Memberships::UserId))
+                .col(text(Memberships::Role))
+                .col(timestamp_with_time_zone(Memberships::JoinedAt))
+                .col(timestamp_with_time_zone(Memberships::UpdatedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_memberships_book",
+                    (Memberships::Table, Memberships::BookId),
+                    (Books::Table, Books::Id),
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut foreign_key(
+                    "fk_memberships_user",
+                    (Memberships::Table, Memberships::UserId),
+                    (Users::Table, Users::Id),
+                    ForeignKeyAction::Cascade,
+                ))
+                .check(check(
+                    "ck_memberships_role",
+                    one_of(Memberships::Role, &["OWNER", "ADMIN", "WRITER", "READER"]),
+                ))
+                .to_owned(),
+        )
+        .await?;
+    // A user is in a book once, with one role; joining twice is a CONFLICT.
+    manager
+        .create_index(
+            Index::create()
+                .name("uq_memberships_book_user")
+                .table(Memberships::Table)
+                .col(Memberships::BookId)
+                .col(Memberships::UserId)
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+    // Exactly one OWNER per book: the database itself refuses a second one, whatever the
+    // app does. (Transferring ownership demotes the old owner *before* promoting the new
+    // one, in one transaction: a unique index is checked row by row, never deferred.)
+    manager
+        .create_index(
+            Index::create()
+                .name("uq_memberships_one_owner")
+                .table(Memberships::Table)
+                .col(Memberships::BookId)
+                .unique()
+                .and_where(Expr::col(Memberships::Role).eq("OWNER"))
+                .to_owned(),
+        )
+        .await?;
+    // "My books": every request resolves the caller's memberships.
+    manager
+        .create_index(
+            Index::create()
+                .name("ix_memberships_user")
+                .table(Memberships::Table)
+                .col(Memberships::UserId)
+                .to_owned(),
+        )
+        .await?;
+    // A book's member list. (Also a prefix of the unique index above; kept as asked by
+    // the data-model requirements, and it is small.)
+    manager
+        .create_index(
+            Index::create()
+                .name("ix_memberships_book")
+                .table(Memberships::Table)
+                .col(Memberships::BookId)
+                .to_owned(),
+        )
+        .await?;
+    Ok(())
 }
 
 #[derive(DeriveIden)]

@@ -18,11 +18,7 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        create_entries(manager).await?;
-        create_entry_payers(manager).await?;
-        create_splits(manager).await?;
-        create_allocations(manager).await?;
-        create_member_balances(manager).await
+        create_all(manager).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -39,6 +35,16 @@ impl MigrationTrait for Migration {
     fn use_transaction(&self) -> Option<bool> {
         Some(true)
     }
+}
+
+/// The ledger as first created (migration 8 replaces it, keyed by member; its `down` restores
+/// this shape).
+pub(crate) async fn create_all(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    create_entries(manager).await?;
+    create_entry_payers(manager).await?;
+    create_splits(manager).await?;
+    create_allocations(manager).await?;
+    create_member_balances(manager).await
 }
 
 async fn create_entries(manager: &SchemaManager<'_>) -> Result<(), DbErr> {

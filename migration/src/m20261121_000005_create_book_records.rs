@@ -234,7 +234,7 @@ async fn create_activity_log(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     Ok(())
 }
 
-async fn create_idempotency_keys(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+pub(crate) async fn create_idempotency_keys(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     manager
         .create_table(
             Table::create()

@@ -30,6 +30,11 @@ impl User {
             viewer_is_self,
         }
     }
+
+    /// The user's display name.
+    pub fn display_name(&self) -> &str {
+        &self.user.name
+    }
 }
 
 #[Object]

@@ -106,12 +106,19 @@ impl InviteMutation {
         expires_in_hours: Option<i32>,
         #[graphql(desc = "How many people may join with it; no limit when not given.")]
         max_uses: Option<i32>,
+        #[graphql(desc = "A guest's seat (`Member.id`) to hand over: whoever redeems the \
+                          invite takes that seat, with its history and balance. Good for \
+                          one use.")]
+        for_member_id: Option<ID>,
     ) -> async_graphql::Result<CreatedInvite> {
         // Explicit nulls (an unset variable) mean the defaults too.
         let input = InviteInput {
             role: role.unwrap_or(MemberRole::Writer).into(),
             expires_in_hours: expires_in_hours.unwrap_or(DEFAULT_EXPIRES_IN_HOURS),
             max_uses,
+            for_member: for_member_id
+                .map(|id| parse_id(&id, "forMemberId"))
+                .transpose()?,
         };
         let created = invites::create(
             state(ctx)?,

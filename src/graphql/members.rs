@@ -14,7 +14,11 @@ use crate::{
         guards::BookRoleGuard,
         loaders::{forget_memberships, loaders, user},
     },
-    service::{books, members},
+    error::AppError,
+    service::{
+        books,
+        members::{self, SeatRef},
+    },
 };
 
 /// A member's role in a book, from most to least powerful.
@@ -32,7 +36,8 @@ pub enum MemberRole {
     Reader,
 }
 
-/// Someone's membership of a book.
+/// A seat in a book: a user's, or a guest's (a name without an account, until someone claims
+/// the seat through an invite made for it). Payers and shares name seats by `id`.
 pub struct Member(membership::Model);
 
 impl Member {
@@ -43,16 +48,50 @@ impl Member {
 
 #[Object]
 impl Member {
-    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        user(ctx, self.0.user_id).await
+    /// The seat's id: what entries' payers and splits name.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
     }
 
+    /// The member's account; null for a guest.
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match self.0.user_id {
+            Some(user_id) => user(ctx, user_id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Whether this is a guest's seat (no account; cannot act or sign in).
+    async fn is_guest(&self) -> bool {
+        self.0.user_id.is_none()
+    }
+
+    /// The name to show: the guest's, or the user's.
+    async fn name(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        if let Some(name) = members::guest_name(state(ctx)?, &self.0)? {
+            return Ok(name);
+        }
+        let shown = match self.0.user_id {
+            Some(user_id) => user(ctx, user_id).await?,
+            None => None,
+        };
+        Ok(shown
+            .map(|user| user.display_name().to_owned())
+            .unwrap_or_default())
+    }
+
+    /// A guest is always READER: it cannot act.
     async fn role(&self) -> MemberRole {
         self.0.role.into()
     }
 
     async fn joined_at(&self) -> DateTime<Utc> {
         self.0.joined_at
+    }
+
+    /// Set once the member left or was removed (old entries still name the seat).
+    async fn removed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.removed_at
     }
 }
 
@@ -83,23 +122,45 @@ impl MemberMutation {
         Ok(Member(changed))
     }
 
-    /// Removes a member below the caller's role (ADMIN and up). Their balance must be settled.
+    /// Removes a member or a guest below the caller's role (ADMIN and up), named by `userId` or
+    /// by the seat's `memberId` (a guest has only the latter). Their balance must be settled;
+    /// the entries that name them stay.
     #[graphql(guard = "BookRoleGuard::arg(Role::Admin, \"bookId\", &book_id)")]
     async fn remove_member(
         &self,
         ctx: &Context<'_>,
         book_id: ID,
-        user_id: ID,
+        user_id: Option<ID>,
+        member_id: Option<ID>,
     ) -> async_graphql::Result<bool> {
-        members::remove_member(
-            state(ctx)?,
-            &actor(ctx)?,
-            parse_id(&book_id, "bookId")?,
-            parse_id(&user_id, "userId")?,
-        )
-        .await?;
+        let seat = match (user_id, member_id) {
+            (Some(user_id), None) => SeatRef::User(parse_id(&user_id, "userId")?),
+            (None, Some(member_id)) => SeatRef::Member(parse_id(&member_id, "memberId")?),
+            _ => {
+                return Err(AppError::bad_input("memberId", "give either userId or memberId").into());
+            }
+        };
+        members::remove_member(state(ctx)?, &actor(ctx)?, parse_id(&book_id, "bookId")?, seat)
+            .await?;
         forget_memberships(loaders(ctx)?);
         Ok(true)
+    }
+
+    /// Adds a guest: a named seat without an account (ADMIN and up, SPLIT books). A guest can
+    /// pay and share in entries; an invite made `forMemberId` hands the seat to a real user.
+    /// The name is 1 to 50 characters, unique among the book's live guests.
+    #[graphql(guard = "BookRoleGuard::arg(Role::Admin, \"bookId\", &book_id)")]
+    async fn add_guest(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        name: String,
+    ) -> async_graphql::Result<Member> {
+        let guest =
+            members::add_guest(state(ctx)?, &actor(ctx)?, parse_id(&book_id, "bookId")?, &name)
+                .await?;
+        forget_memberships(loaders(ctx)?);
+        Ok(Member(guest))
     }
 
     /// Leaves the book. The OWNER must transfer ownership first; the balance must be settled.

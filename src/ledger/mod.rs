@@ -18,6 +18,7 @@
 //!   [`Percent`], [`Weight`]) and their decimal text (`decimal`).
 //! - [`split`] (with `apportion`): dividing an entry among members, for every split mode.
 //! - [`payers`]: several payers on one entry.
+//! - [`exchange`]: entries in another currency, converted by a given rate.
 //! - [`balance`]: paid / owed / net per member, and applying an entry's effect.
 //! - [`settle`] (with `zero_sum`): who pays whom, and checking a recorded payment.
 //! - [`error`]: [`LedgerError`], which names the input at fault.
@@ -27,6 +28,7 @@ pub mod balance;
 pub mod currency;
 mod decimal;
 pub mod error;
+pub mod exchange;
 pub mod money;
 pub mod payers;
 mod portion;
@@ -43,6 +45,7 @@ pub use balance::{
 };
 pub use currency::{Currency, CurrencyError};
 pub use error::{LedgerError, fields};
+pub use exchange::{Rate, RateError, convert, convert_parts};
 pub use money::{Money, MoneyError};
 pub use payers::validate_payers;
 pub use portion::{Percent, Weight};

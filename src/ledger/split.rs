@@ -238,7 +238,7 @@ fn adjustment(
 }
 
 /// Apportions `amount` by non-negative weights (Σ > 0).
-fn proportional(
+pub(super) fn proportional(
     entry_id: EntryId,
     amount: Money,
     currency: Currency,

@@ -91,6 +91,7 @@ pub struct BookAccess {
     actor: Actor,
     book: book::Model,
     role: Role,
+    member_id: Uuid,
 }
 
 impl BookAccess {
@@ -109,6 +110,11 @@ impl BookAccess {
     /// The actor's own role in the book.
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    /// The actor's seat in the book (`memberships.id`): what payers and shares name.
+    pub fn member_id(&self) -> Uuid {
+        self.member_id
     }
 }
 
@@ -142,6 +148,7 @@ pub async fn require(
         actor: *actor,
         book,
         role,
+        member_id: membership.id,
     })
 }
 
@@ -158,8 +165,12 @@ pub async fn require_write(
     // The book row first, always: every writer takes this one lock before touching any other
     // row of the book, so two writers can only queue, never deadlock.
     let LockedBook(book) = lock_book(txn, book_id).await?;
-    let membership = membership_of(book_id, actor.user_id).one(txn).await?;
-    let role = check_role(membership.map(|m| m.role), min)?;
+    let membership = membership_of(book_id, actor.user_id)
+        .one(txn)
+        .await?
+        .ok_or_else(book_not_found)?;
+    let role = check_role(Some(membership.role), min)?;
+    let member_id = membership.id;
     if book.archived_at.is_some() {
         return Err(archived());
     }
@@ -167,6 +178,7 @@ pub async fn require_write(
         actor: *actor,
         book,
         role,
+        member_id,
     }))
 }
 
@@ -181,6 +193,7 @@ pub async fn each_membership(
 ) -> AppResult<Vec<BookAccess>> {
     let query = membership::Entity::find()
         .filter(membership::Column::UserId.eq(actor.user_id))
+        .filter(membership::Column::RemovedAt.is_null())
         .find_both_related(book::Entity);
     let rows = refine(query).all(db).await?;
     Ok(rows
@@ -189,15 +202,18 @@ pub async fn each_membership(
             actor: *actor,
             book,
             role: membership.role,
+            member_id: membership.id,
         })
         .collect())
 }
 
-/// The query for `user_id`'s membership of `book_id` (at most one row: `uq_memberships_book_user`).
+/// The query for `user_id`'s live seat in `book_id` (at most one row:
+/// `uq_memberships_book_user`). A removed seat is history, not membership.
 pub fn membership_of(book_id: Uuid, user_id: Uuid) -> sea_orm::Select<membership::Entity> {
     membership::Entity::find()
         .filter(membership::Column::BookId.eq(book_id))
         .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::RemovedAt.is_null())
 }
 
 /// A book whose row the holder's transaction has locked: its roster cannot change until that

@@ -32,6 +32,12 @@ pub enum Action {
     MemberRemoved,
     MemberRoleChanged,
     OwnershipTransferred,
+    GuestAdded,
+    GuestClaimed,
+    EntryCreated,
+    EntryUpdated,
+    EntryDeleted,
+    EntryRestored,
 }
 
 impl Action {
@@ -45,11 +51,17 @@ impl Action {
             Self::MemberRemoved => "member.removed",
             Self::MemberRoleChanged => "member.role_changed",
             Self::OwnershipTransferred => "member.ownership_transferred",
+            Self::GuestAdded => "member.guest_added",
+            Self::GuestClaimed => "member.guest_claimed",
+            Self::EntryCreated => "entry.created",
+            Self::EntryUpdated => "entry.updated",
+            Self::EntryDeleted => "entry.deleted",
+            Self::EntryRestored => "entry.restored",
         }
     }
 
-    /// What the subject id names: the book itself, or the user whose membership changed (a user
-    /// id outlives the membership row, which leaving deletes).
+    /// What the subject id names: the book itself, an entry, or the member whose seat changed
+    /// (by user id for a user's seat, by seat id for a guest's).
     fn subject_type(self) -> &'static str {
         match self {
             Self::BookCreated | Self::BookUpdated | Self::BookArchived => "book",
@@ -57,7 +69,12 @@ impl Action {
             | Self::MemberLeft
             | Self::MemberRemoved
             | Self::MemberRoleChanged
-            | Self::OwnershipTransferred => "member",
+            | Self::OwnershipTransferred
+            | Self::GuestAdded
+            | Self::GuestClaimed => "member",
+            Self::EntryCreated | Self::EntryUpdated | Self::EntryDeleted | Self::EntryRestored => {
+                "entry"
+            }
         }
     }
 }

@@ -13,7 +13,7 @@
 use entity::{
     book,
     enums::{BookKind, Role},
-    member_balance, membership,
+    membership,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
@@ -94,9 +94,9 @@ pub async fn insert_book(
     Ok(book)
 }
 
-/// Adds `user_id` to `book_id` with `role`, with a zero balance row unless one is left from an
-/// earlier membership, inside the caller's transaction. Limits and duplicates are the caller's
-/// to check first.
+/// Gives `user_id` a new seat in `book_id` with `role`, inside the caller's transaction.
+/// Limits and duplicates are the caller's to check first. (Its balance row appears with the
+/// first entry that names the seat.)
 pub async fn add_member(
     db: &impl ConnectionTrait,
     book_id: Uuid,
@@ -104,33 +104,20 @@ pub async fn add_member(
     role: Role,
 ) -> AppResult<membership::Model> {
     let at = now();
-    let member = membership::ActiveModel {
+    Ok(membership::ActiveModel {
         id: Set(Uuid::now_v7()),
         book_id: Set(book_id),
-        user_id: Set(user_id),
+        user_id: Set(Some(user_id)),
         role: Set(role),
+        guest_name_ciphertext: Set(None),
+        guest_name_key_id: Set(None),
+        guest_name_index: Set(None),
         joined_at: Set(at),
         updated_at: Set(at),
+        removed_at: Set(None),
     }
     .insert(db)
-    .await?;
-    member_balance::Entity::insert(member_balance::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        book_id: Set(book_id),
-        user_id: Set(user_id),
-        paid_e4: Set(0),
-        owed_e4: Set(0),
-        net_e4: Set(0),
-        created_at: Set(at),
-        updated_at: Set(at),
-    })
-    .on_conflict_do_nothing_on([
-        member_balance::Column::BookId,
-        member_balance::Column::UserId,
-    ])
-    .exec_without_returning(db)
-    .await?;
-    Ok(member)
+    .await?)
 }
 
 /// `createBook` as typed by the client.
@@ -305,10 +292,11 @@ pub async fn list_books(
     .await
 }
 
-/// How many members the book has.
+/// How many live seats (users and guests) the book has.
 pub async fn member_count(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<u64> {
     Ok(membership::Entity::find()
         .filter(membership::Column::BookId.eq(book_id))
+        .filter(membership::Column::RemovedAt.is_null())
         .count(db)
         .await?)
 }

@@ -13,11 +13,15 @@
 //! - Redeeming an invite that is expired, revoked, used up or unknown answers the same
 //!   NOT_FOUND ("invite not found"): a guesser learns nothing about codes that once existed.
 //!   Joining a book you are in, or one that is full or archived, is a CONFLICT.
+//! - An invite may be made for a guest seat (`forMemberId`): it is good for one use, and its
+//!   redeemer takes over that seat with its history and balance (and the mirrors of its live
+//!   entries) instead of a new one. The seat is handed over by one conditional UPDATE, so two
+//!   redeemers cannot both get it.
 //! - The use count is incremented by one conditional UPDATE that re-checks every limit, and the
 //!   join runs with the book row locked, so concurrent redemptions can neither exceed
 //!   `max_uses` nor overfill the book.
 
-use entity::{enums::Role, invite};
+use entity::{enums::Role, invite, membership};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, Set,
@@ -32,7 +36,7 @@ use crate::{
     service::{
         Actor,
         access::{self, BookAccess},
-        members, now,
+        entries, members, now,
         throttle::{self, Subject},
     },
     state::AppState,
@@ -49,6 +53,8 @@ pub struct InviteInput {
     pub expires_in_hours: i32,
     /// `None`: any number of uses until it expires.
     pub max_uses: Option<i32>,
+    /// The guest seat the invite hands over, if any.
+    pub for_member: Option<Uuid>,
 }
 
 /// A new invite, its code and its link token, which exists only here: the database keeps its
@@ -115,6 +121,19 @@ pub async fn create(
     if input.max_uses.is_some_and(|uses| uses < 1) {
         return Err(AppError::bad_input("maxUses", "must be at least 1"));
     }
+    let max_uses = match input.for_member {
+        Some(seat) => {
+            ensure_guest_seat(txn, book_id, seat).await?;
+            if input.max_uses.is_some_and(|uses| uses != 1) {
+                return Err(AppError::bad_input(
+                    "maxUses",
+                    "an invite for a guest's seat is good for one use",
+                ));
+            }
+            Some(1)
+        }
+        None => input.max_uses,
+    };
     let code = InviteCode::generate();
     let link_token = OpaqueToken::generate();
     let at = now();
@@ -126,9 +145,10 @@ pub async fn create(
         role: Set(input.role),
         created_by: Set(actor.user_id),
         expires_at: Set(at + chrono::Duration::hours(i64::from(input.expires_in_hours))),
-        max_uses: Set(input.max_uses),
+        max_uses: Set(max_uses),
         use_count: Set(0),
         revoked_at: Set(None),
+        member_id: Set(input.for_member),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -146,6 +166,20 @@ pub async fn create(
         code,
         link_token,
     })
+}
+
+/// NOT_FOUND unless `seat` is a live guest seat of `book_id`.
+async fn ensure_guest_seat(txn: &impl ConnectionTrait, book_id: Uuid, seat: Uuid) -> AppResult<()> {
+    let guest = membership::Entity::find_by_id(seat)
+        .filter(membership::Column::BookId.eq(book_id))
+        .filter(membership::Column::UserId.is_null())
+        .filter(membership::Column::RemovedAt.is_null())
+        .one(txn)
+        .await?;
+    match guest {
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound { entity: "guest" }),
+    }
 }
 
 /// The book's invites that can still be redeemed, newest first (ADMIN and up), each with its
@@ -229,16 +263,25 @@ async fn redeem_invite(state: &AppState, actor: &Actor, redeem: Redeem<'_>) -> A
         }
     };
     let at = now();
-    let work = UnitOfWork::begin(state).await?;
-    let txn = work.txn();
+    let mut work = UnitOfWork::begin(state).await?;
     let invite = invite::Entity::find()
         .filter(lookup)
         .filter(redeemable(at))
-        .one(txn)
+        .one(work.txn())
         .await?
         .ok_or_else(invite_not_found)?;
-    let book = access::lock_book(txn, invite.book_id).await?;
-    members::admit(txn, &book, actor.user_id, invite.role).await?;
+    let book = access::lock_book(work.txn(), invite.book_id).await?;
+    match invite.member_id {
+        Some(seat) => {
+            members::claim_seat(work.txn(), &book, seat, actor.user_id, invite.role).await?;
+            let mirrored = entries::mirror_claimed_seat(work.txn(), book.id, seat).await?;
+            entries::publish(&mut work, mirrored);
+        }
+        None => {
+            members::admit(work.txn(), &book, actor.user_id, invite.role).await?;
+        }
+    }
+    let txn = work.txn();
     // Re-checks every limit in the UPDATE itself: two joiners racing for the last use cannot
     // both pass (and `ck_invites_use_count` would refuse the second anyway).
     let consumed = invite::Entity::update_many()

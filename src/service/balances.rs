@@ -1,0 +1,203 @@
+//! Materialised balances: each seat's paid / owed / net in its book, kept in `member_balances`
+//! and changed in the same transaction as every entry that touches the seat, so reading a
+//! book's balances costs one small query however many entries it has.
+//!
+//! - [`apply`] adds an entry's effect (or takes it away): the new totals are computed with the
+//!   ledger's checked arithmetic from the rows as they are under the book lock (so an amount that
+//!   would overflow a balance is refused as input, not a database error), then written with one
+//!   upsert that *adds* the delta, which is right even without the lock.
+//! - [`of_book`] reads them for the API; [`recompute`] rebuilds them from the entries with the
+//!   ledger's reference function, and [`mismatches`] compares the two: `tally check` and the
+//!   integration tests run it.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use entity::{allocation, entry, entry_payer, member_balance};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::{Expr, ExprTrait, OnConflict},
+};
+use uuid::Uuid;
+
+use crate::{
+    error::{AppError, AppResult},
+    ledger::{self, Balance, EntryEffect, Money},
+};
+
+/// Which way an effect is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Apply,
+    Unapply,
+}
+
+/// Adds (or takes away) `effect` to the balances of `book_id`, whose row the caller's
+/// transaction has locked.
+pub async fn apply(
+    db: &impl ConnectionTrait,
+    book_id: Uuid,
+    effect: &EntryEffect,
+    direction: Direction,
+) -> AppResult<()> {
+    let delta = effect.delta().map_err(AppError::from)?;
+    if delta.is_empty() {
+        return Ok(());
+    }
+    let current: BTreeMap<Uuid, Balance> = member_balance::Entity::find()
+        .filter(member_balance::Column::MemberId.is_in(delta.iter().map(|(member, _)| *member)))
+        .all(db)
+        .await?
+        .iter()
+        .map(|row| Ok((row.member_id, stored(row)?)))
+        .collect::<AppResult<_>>()?;
+    let at = Utc::now();
+    let mut rows = Vec::with_capacity(delta.len());
+    for (member, change) in delta {
+        let before = current.get(&member).copied().unwrap_or(Balance::ZERO);
+        // Checked here so an overflow is the client's error, named, and nothing is written.
+        let change = match direction {
+            Direction::Apply => {
+                before.checked_add(change)?;
+                change
+            }
+            Direction::Unapply => {
+                before.checked_sub(change)?;
+                Balance::ZERO.checked_sub(change)?
+            }
+        };
+        rows.push(member_balance::ActiveModel {
+            member_id: Set(member),
+            book_id: Set(book_id),
+            paid_e4: Set(change.paid.e4()),
+            owed_e4: Set(change.owed.e4()),
+            net_e4: Set(change.net.e4()),
+            updated_at: Set(at),
+        });
+    }
+    let add = |column: member_balance::Column, name: &str| {
+        (
+            column,
+            Expr::col((member_balance::Entity, column)).add(Expr::cust(format!("excluded.{name}"))),
+        )
+    };
+    let on_conflict = OnConflict::column(member_balance::Column::MemberId)
+        .values([
+            add(member_balance::Column::PaidE4, "paid_e4"),
+            add(member_balance::Column::OwedE4, "owed_e4"),
+            add(member_balance::Column::NetE4, "net_e4"),
+        ])
+        .update_column(member_balance::Column::UpdatedAt)
+        .to_owned();
+    member_balance::Entity::insert_many(rows)
+        .on_conflict(on_conflict)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// A stored row as a ledger balance (which re-derives and so checks `net`).
+fn stored(row: &member_balance::Model) -> AppResult<Balance> {
+    let balance = Balance::new(Money::from_e4(row.paid_e4), Money::from_e4(row.owed_e4))?;
+    if balance.net.e4() != row.net_e4 {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "balance of seat {} has net ≠ paid − owed",
+            row.member_id
+        )));
+    }
+    Ok(balance)
+}
+
+/// The stored balances of each seat of `book_id` that has a row.
+pub async fn of_book(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<BTreeMap<Uuid, Balance>> {
+    member_balance::Entity::find()
+        .filter(member_balance::Column::BookId.eq(book_id))
+        .all(db)
+        .await?
+        .iter()
+        .map(|row| Ok((row.member_id, stored(row)?)))
+        .collect()
+}
+
+/// Every live entry's effect in `book_id`, rebuilt from its payer and allocation rows.
+pub async fn effects(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<Vec<EntryEffect>> {
+    let entries = entry::Entity::find()
+        .filter(entry::Column::BookId.eq(book_id))
+        .filter(entry::Column::DeletedAt.is_null())
+        .order_by_asc(entry::Column::Id)
+        .all(db)
+        .await?;
+    let mut effects: BTreeMap<Uuid, EntryEffect> = entries
+        .iter()
+        .map(|row| {
+            let effect = EntryEffect {
+                kind: crate::service::entries::ledger_kind(row.kind),
+                payers: Vec::new(),
+                allocations: Vec::new(),
+            };
+            (row.id, effect)
+        })
+        .collect();
+    let payers = entry_payer::Entity::find()
+        .filter(entry_payer::Column::BookId.eq(book_id))
+        .all(db)
+        .await?;
+    for payer in payers {
+        if let Some(effect) = effects.get_mut(&payer.entry_id) {
+            effect.payers.push((payer.member_id, Money::from_e4(payer.amount_e4)));
+        }
+    }
+    let allocations = allocation::Entity::find()
+        .filter(allocation::Column::BookId.eq(book_id))
+        .all(db)
+        .await?;
+    for share in allocations {
+        if let Some(effect) = effects.get_mut(&share.entry_id) {
+            effect
+                .allocations
+                .push((share.member_id, Money::from_e4(share.calculated_e4)));
+        }
+    }
+    Ok(effects.into_values().collect())
+}
+
+/// The balances of `book_id` recomputed from its live entries by the ledger.
+pub async fn recompute(
+    db: &impl ConnectionTrait,
+    book_id: Uuid,
+) -> AppResult<BTreeMap<Uuid, Balance>> {
+    let effects = effects(db, book_id).await?;
+    Ok(ledger::balances(&effects)?)
+}
+
+/// One seat whose stored balance differs from the recomputed one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub book_id: Uuid,
+    pub member_id: Uuid,
+    pub stored: Balance,
+    pub recomputed: Balance,
+}
+
+/// Compares the stored balances of `book_id` with the recomputed ones (a seat without a row
+/// counts as zero), and checks the book's nets sum to zero.
+pub async fn mismatches(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<Vec<Mismatch>> {
+    let stored = of_book(db, book_id).await?;
+    let recomputed = recompute(db, book_id).await?;
+    ledger::audit(&stored)?;
+    let members: std::collections::BTreeSet<Uuid> =
+        stored.keys().chain(recomputed.keys()).copied().collect();
+    Ok(members
+        .into_iter()
+        .filter_map(|member_id| {
+            let stored = stored.get(&member_id).copied().unwrap_or(Balance::ZERO);
+            let recomputed = recomputed.get(&member_id).copied().unwrap_or(Balance::ZERO);
+            (stored != recomputed).then_some(Mismatch {
+                book_id,
+                member_id,
+                stored,
+                recomputed,
+            })
+        })
+        .collect())
+}

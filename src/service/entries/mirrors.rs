@@ -1,0 +1,213 @@
+//! Mirror entries: a split entry's share for each participant, written into that person's
+//! PERSONAL book (their oldest live one), so a personal book shows everything its owner spent,
+//! shared or not. A mirror is read-only and follows its source: [`sync`] runs in the source's
+//! transaction after every change to it (create, update, delete, restore, a guest seat claimed)
+//! and brings every mirror in line: upserted by (source, book), soft-deleted when its member
+//! no longer shares or the source is deleted, restored with it.
+//!
+//! Guests and members without a personal book get no mirror. A mirror keeps its source's
+//! currency; in its personal book the owner pays and owes it all, so it moves that book's
+//! paid and owed, never its net.
+//!
+//! **Lock order.** A mirror write touches several books. Every such write has locked its one
+//! SPLIT source book first (`require_write`), and then locks the PERSONAL books it touches in
+//! ascending id order here, before writing to any of them. A personal-book write locks only
+//! its own book. So any two writes take their common locks in the same order and queue; they
+//! cannot deadlock.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use entity::{book, entry, enums::BookKind, membership};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use uuid::Uuid;
+
+use super::plan::{Given, Plan, Share};
+use crate::{
+    error::AppResult,
+    ledger::{self, Currency, Money, SplitRule},
+    service::{
+        access,
+        balances::{self, Direction},
+        entries::{Changed, ledger_kind, store},
+    },
+};
+
+/// Brings the mirrors of `source` in line with its `shares` (seat → amount; ignored when the
+/// source is deleted). Returns the mirrors it changed.
+pub async fn sync(
+    txn: &DatabaseTransaction,
+    source: &entry::Model,
+    shares: &[(Uuid, Money)],
+    at: DateTime<Utc>,
+) -> AppResult<Vec<Changed>> {
+    let wanted = if source.deleted_at.is_some() {
+        BTreeMap::new()
+    } else {
+        targets(txn, shares).await?
+    };
+    let existing = entry::Entity::find()
+        .filter(entry::Column::SourceEntryId.eq(source.id))
+        .all(txn)
+        .await?;
+    let books: BTreeSet<Uuid> = wanted
+        .keys()
+        .copied()
+        .chain(existing.iter().map(|mirror| mirror.book_id))
+        .collect();
+    // Ascending id order (a BTreeSet iterates sorted): see the module docs.
+    for book_id in &books {
+        access::lock_book(txn, *book_id).await?;
+    }
+    let mut changed = Vec::new();
+    for mirror in &existing {
+        if mirror.deleted_at.is_none() {
+            let effect = store::stored_effect(txn, mirror).await?;
+            balances::apply(txn, mirror.book_id, &effect, Direction::Unapply).await?;
+        }
+    }
+    let currency = Currency::parse(&source.currency).map_err(crate::error::AppError::internal)?;
+    for (&book_id, &(owner_seat, amount)) in &wanted {
+        let previous = existing.iter().find(|mirror| mirror.book_id == book_id);
+        let mirror = write_mirror(txn, source, previous, book_id, amount, at).await?;
+        let plan = mirror_plan(mirror.id, owner_seat, amount, currency)?;
+        store::replace_children(txn, book_id, mirror.id, &plan, at).await?;
+        let effect = plan.effect(ledger_kind(mirror.kind));
+        balances::apply(txn, book_id, &effect, Direction::Apply).await?;
+        changed.push(Changed::of(&mirror));
+    }
+    for mirror in existing {
+        if !wanted.contains_key(&mirror.book_id) && mirror.deleted_at.is_none() {
+            let version = mirror.version + 1;
+            let mut gone: entry::ActiveModel = mirror.into();
+            gone.deleted_at = Set(Some(at));
+            gone.deleted_by = Set(source.deleted_by);
+            gone.version = Set(version);
+            gone.updated_at = Set(at);
+            let gone = gone.update(txn).await?;
+            changed.push(Changed::of(&gone));
+        }
+    }
+    Ok(changed)
+}
+
+/// The personal book (and its owner's seat there) that gets each sharing user's mirror:
+/// personal book id → (owner seat, amount).
+async fn targets(
+    txn: &DatabaseTransaction,
+    shares: &[(Uuid, Money)],
+) -> AppResult<BTreeMap<Uuid, (Uuid, Money)>> {
+    let amounts: BTreeMap<Uuid, Money> = shares
+        .iter()
+        .filter(|(_, amount)| amount.is_positive())
+        .copied()
+        .collect();
+    let seats = membership::Entity::find()
+        .filter(membership::Column::Id.is_in(amounts.keys().copied()))
+        .all(txn)
+        .await?;
+    let users: BTreeMap<Uuid, Money> = seats
+        .iter()
+        .filter_map(|seat| Some((seat.user_id?, *amounts.get(&seat.id)?)))
+        .collect();
+    // Each user's oldest live personal book: the first row per owner in creation order.
+    let personal = book::Entity::find()
+        .filter(book::Column::Kind.eq(BookKind::Personal))
+        .filter(book::Column::OwnerId.is_in(users.keys().copied()))
+        .filter(book::Column::ArchivedAt.is_null())
+        .order_by_asc(book::Column::Id)
+        .all(txn)
+        .await?;
+    let mut first: BTreeMap<Uuid, Uuid> = BTreeMap::new();
+    for row in &personal {
+        first.entry(row.owner_id).or_insert(row.id);
+    }
+    let owner_seats = membership::Entity::find()
+        .filter(membership::Column::BookId.is_in(first.values().copied()))
+        .filter(membership::Column::RemovedAt.is_null())
+        .all(txn)
+        .await?;
+    Ok(owner_seats
+        .iter()
+        .filter_map(|seat| {
+            let user = seat.user_id?;
+            let book_id = *first.get(&user)?;
+            (book_id == seat.book_id).then_some((book_id, (seat.id, *users.get(&user)?)))
+        })
+        .collect())
+}
+
+/// Inserts the mirror of `source` in `book_id`, or brings `previous` back in line with it.
+async fn write_mirror(
+    txn: &DatabaseTransaction,
+    source: &entry::Model,
+    previous: Option<&entry::Model>,
+    book_id: Uuid,
+    amount: Money,
+    at: DateTime<Utc>,
+) -> AppResult<entry::Model> {
+    let mut row = match previous {
+        Some(previous) => {
+            let version = previous.version + 1;
+            let mut row: entry::ActiveModel = previous.clone().into();
+            row.version = Set(version);
+            row
+        }
+        None => entry::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            book_id: Set(book_id),
+            source_entry_id: Set(Some(source.id)),
+            creator_id: Set(source.creator_id),
+            version: Set(1),
+            created_at: Set(at),
+            ..Default::default()
+        },
+    };
+    row.kind = Set(source.kind);
+    row.amount_e4 = Set(amount.e4());
+    row.currency = Set(source.currency.clone());
+    row.original_amount_e4 = Set(None);
+    row.original_currency = Set(None);
+    row.exchange_rate = Set(None);
+    row.occurred_on = Set(source.occurred_on);
+    row.description = Set(source.description.clone());
+    row.note = Set(None);
+    // Categories are chosen per book; the owner files their mirror as they like (later).
+    row.category_id = Set(None);
+    row.deleted_at = Set(None);
+    row.deleted_by = Set(None);
+    row.updated_at = Set(at);
+    Ok(match previous {
+        Some(_) => row.update(txn).await?,
+        None => row.insert(txn).await?,
+    })
+}
+
+/// The owner pays and owes the whole mirror.
+fn mirror_plan(
+    mirror_id: Uuid,
+    owner_seat: Uuid,
+    amount: Money,
+    currency: Currency,
+) -> AppResult<Plan> {
+    let rule = SplitRule::Equal {
+        members: vec![owner_seat],
+    };
+    let shares = ledger::allocate(mirror_id, amount, currency, &rule)?
+        .into_iter()
+        .map(|allocation| Share {
+            given: Given::Equal,
+            allocation,
+        })
+        .collect();
+    Ok(Plan {
+        amount,
+        currency,
+        original: None,
+        payers: vec![(owner_seat, amount)],
+        mode: entity::enums::SplitMode::Equal,
+        shares,
+    })
+}

@@ -1,0 +1,533 @@
+//! Entries: what was spent (or received, or paid between members), who paid it, and how it is
+//! shared. Every change writes, in **one unit of work**: the entry, its payers, split and
+//! allocations, the members' materialised balances, the mirrors in participants' personal
+//! books, the idempotency record and the activity record; its events go out after commit.
+//!
+//! - [`create`]: WRITER and up; with an idempotency key, a retry returns the first entry.
+//! - [`update`] and [`delete`] take the version the client last saw (optimistic locking: a
+//!   stale one is a CONFLICT with `currentVersion`, and changes nothing); [`restore`] undoes a
+//!   delete. WRITERs change their own entries, ADMINs and the OWNER anyone's.
+//! - Mirrors are read-only: changing one directly is FORBIDDEN.
+//! - A non-member asking about an entry gets NOT_FOUND, as for an id that does not exist.
+//!
+//! The money rules are the ledger's, applied by [`plan`]; the rows are written by `store` and
+//! the mirrors kept by [`mirrors`].
+
+mod mirrors;
+pub mod plan;
+pub mod query;
+mod store;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{category, entry, enums::Role, membership};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{
+    error::{AppError, AppResult},
+    events::Event,
+    ledger::{self, Currency, Money, Rate, SplitRule},
+    service::{
+        Actor,
+        access::{self, WriteAccess},
+        activity::{self, Action},
+        balances::{self, Direction},
+        idempotency::{self, Claim, IdempotencyKey},
+        now,
+        unit_of_work::UnitOfWork,
+    },
+    state::AppState,
+    text::{Name, Note},
+};
+use plan::{BookFacts, Plan};
+
+/// Longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 200;
+/// Longest note, in characters.
+pub const MAX_NOTE_CHARS: usize = 1000;
+
+/// An entry as the client described it, parsed into domain values at the API's edge. Seats
+/// (`memberships.id`) are not yet checked against the book: [`plan::plan`] does that.
+#[derive(Debug, Clone)]
+pub struct EntryDraft {
+    pub kind: entity::enums::EntryKind,
+    /// In `currency` (the book's when `None`).
+    pub amount: Money,
+    pub currency: Option<Currency>,
+    /// Book units per one unit of `currency`; required exactly when it is not the book's.
+    pub exchange_rate: Option<Rate>,
+    pub occurred_on: NaiveDate,
+    pub description: Name,
+    pub category_id: Option<Uuid>,
+    pub note: Option<Note>,
+    /// `None`: the writer paid it all.
+    pub payers: Option<Vec<(Uuid, Money)>>,
+    /// `None`: equally among every live member (the owner alone, in a personal book).
+    pub split: Option<SplitRule>,
+}
+
+impl EntryDraft {
+    /// The draft in a fixed, complete form: what an idempotency key's request hash covers.
+    fn canonical(&self, book_id: Uuid) -> Value {
+        let split = self.split.as_ref().map(|rule| match rule {
+            SplitRule::Equal { members } => json!({ "mode": "EQUAL", "members": members }),
+            SplitRule::Ratio(list) => json!({ "mode": "RATIO", "members": pairs(list) }),
+            SplitRule::Shares(list) => json!({ "mode": "SHARES", "members": pairs(list) }),
+            SplitRule::Exact(list) => json!({ "mode": "EXACT", "members": pairs(list) }),
+            SplitRule::Adjustment(list) => json!({ "mode": "ADJUSTMENT", "members": pairs(list) }),
+        });
+        json!({
+            "bookId": book_id,
+            "kind": self.kind,
+            "amount": self.amount.to_string(),
+            "currency": self.currency.map(|c| c.code()),
+            "exchangeRate": self.exchange_rate.map(|r| r.to_string()),
+            "occurredOn": self.occurred_on,
+            "description": self.description.as_str(),
+            "categoryId": self.category_id,
+            "note": self.note.as_ref().map(|n| n.as_str()),
+            "payers": self.payers.as_ref().map(|list| pairs(list)),
+            "split": split,
+        })
+    }
+}
+
+fn pairs<V: std::fmt::Display>(list: &[(Uuid, V)]) -> Vec<(Uuid, String)> {
+    list.iter().map(|(seat, value)| (*seat, value.to_string())).collect()
+}
+
+/// An entry whose new version the change produced (for the events after commit).
+#[derive(Debug, Clone, Copy)]
+pub struct Changed {
+    pub book_id: Uuid,
+    pub entry_id: Uuid,
+    pub version: i32,
+}
+
+impl Changed {
+    fn of(row: &entry::Model) -> Self {
+        Self {
+            book_id: row.book_id,
+            entry_id: row.id,
+            version: row.version,
+        }
+    }
+}
+
+/// The ledger's name for a stored kind.
+pub fn ledger_kind(kind: entity::enums::EntryKind) -> ledger::EntryKind {
+    match kind {
+        entity::enums::EntryKind::Expense => ledger::EntryKind::Expense,
+        entity::enums::EntryKind::Income => ledger::EntryKind::Income,
+        entity::enums::EntryKind::Transfer => ledger::EntryKind::Transfer,
+    }
+}
+
+/// Records a new entry in `book_id` (WRITER and up). With `key`, a repeated request (same
+/// caller, same key, same input) returns the first one's entry without writing again.
+/// Returns the entry's id.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    book_id: Uuid,
+    draft: &EntryDraft,
+    key: Option<&IdempotencyKey>,
+) -> AppResult<Uuid> {
+    actor.ensure_may_write()?;
+    let entry_id = Uuid::now_v7();
+    let at = now();
+    let mut work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    if let Some(key) = key {
+        let hash = idempotency::request_hash(&draft.canonical(book_id));
+        let claim =
+            idempotency::claim(txn, actor.user_id, "createEntry", key, hash, entry_id, at).await?;
+        if let Claim::Replay(first) = claim {
+            return Ok(first);
+        }
+    }
+    let access = access::require_write(txn, actor, book_id, Role::Writer).await?;
+    check_category(txn, book_id, draft.category_id).await?;
+    let plan = plan::plan(entry_id, &book_facts(txn, &access).await?, draft)?;
+    let row = entry::ActiveModel {
+        id: Set(entry_id),
+        book_id: Set(book_id),
+        creator_id: Set(actor.user_id),
+        version: Set(1),
+        source_entry_id: Set(None),
+        deleted_at: Set(None),
+        deleted_by: Set(None),
+        created_at: Set(at),
+        ..fields(draft, &plan, at)
+    }
+    .insert(txn)
+    .await?;
+    let changed = write_money(txn, &row, &plan, None, at).await?;
+    record(txn, &access, Action::EntryCreated, &row, None, Some(snapshot(&row, &plan))).await?;
+    publish(&mut work, changed);
+    work.commit(state).await?;
+    Ok(entry_id)
+}
+
+/// Replaces an entry's content, if it is still at `expected_version`.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    entry_id: Uuid,
+    expected_version: i32,
+    draft: &EntryDraft,
+) -> AppResult<()> {
+    let at = now();
+    let mut work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let (access, before) = editable(txn, actor, entry_id).await?;
+    if before.deleted_at.is_some() {
+        return Err(AppError::conflict("this entry is deleted; restore it first"));
+    }
+    check_category(txn, before.book_id, draft.category_id).await?;
+    let plan = plan::plan(entry_id, &book_facts(txn, &access).await?, draft)?;
+    let old = store::stored_effect(txn, &before).await?;
+    let before_snapshot = snapshot_stored(&before, &old);
+    let row = bump_version(txn, &before, expected_version, fields(draft, &plan, at)).await?;
+    let changed = write_money(txn, &row, &plan, Some(&old), at).await?;
+    let after_snapshot = snapshot(&row, &plan);
+    let (before_diff, after_diff) = diff(&before_snapshot, &after_snapshot);
+    record(txn, &access, Action::EntryUpdated, &row, Some(before_diff), Some(after_diff)).await?;
+    publish(&mut work, changed);
+    work.commit(state).await
+}
+
+/// Soft-deletes an entry at `expected_version`: it leaves the balances, and its mirrors go.
+pub async fn delete(
+    state: &AppState,
+    actor: &Actor,
+    entry_id: Uuid,
+    expected_version: i32,
+) -> AppResult<()> {
+    set_deleted(state, actor, entry_id, Some(expected_version), true).await
+}
+
+/// Undoes a delete: the entry counts again, and its mirrors come back.
+pub async fn restore(state: &AppState, actor: &Actor, entry_id: Uuid) -> AppResult<()> {
+    set_deleted(state, actor, entry_id, None, false).await
+}
+
+async fn set_deleted(
+    state: &AppState,
+    actor: &Actor,
+    entry_id: Uuid,
+    expected_version: Option<i32>,
+    deleted: bool,
+) -> AppResult<()> {
+    let at = now();
+    let mut work = UnitOfWork::begin(state).await?;
+    let txn = work.txn();
+    let (access, before) = editable(txn, actor, entry_id).await?;
+    match (before.deleted_at.is_some(), deleted) {
+        (true, true) => return Err(AppError::conflict("this entry is already deleted")),
+        (false, false) => return Err(AppError::conflict("this entry is not deleted")),
+        _ => {}
+    }
+    let effect = store::stored_effect(txn, &before).await?;
+    let change = entry::ActiveModel {
+        deleted_at: Set(deleted.then_some(at)),
+        deleted_by: Set(deleted.then_some(actor.user_id)),
+        updated_at: Set(at),
+        ..Default::default()
+    };
+    let expected = expected_version.unwrap_or(before.version);
+    let row = bump_version(txn, &before, expected, change).await?;
+    let direction = if deleted {
+        Direction::Unapply
+    } else {
+        Direction::Apply
+    };
+    balances::apply(txn, row.book_id, &effect, direction).await?;
+    let mut changed = vec![Changed::of(&row)];
+    changed.extend(mirrors::sync(txn, &row, &effect.allocations, at).await?);
+    let (action, state_after) = if deleted {
+        (Action::EntryDeleted, json!({ "deleted": true }))
+    } else {
+        (Action::EntryRestored, json!({ "deleted": false }))
+    };
+    let state_before = json!({ "deleted": !deleted });
+    record(txn, &access, action, &row, Some(state_before), Some(state_after)).await?;
+    publish(&mut work, changed);
+    work.commit(state).await
+}
+
+/// Writes mirrors for every live entry in which `seat` shares, after the seat was claimed by
+/// a user. Runs in the claiming transaction, with the seat's book locked.
+pub async fn mirror_claimed_seat(
+    txn: &DatabaseTransaction,
+    book_id: Uuid,
+    seat: Uuid,
+) -> AppResult<Vec<Changed>> {
+    let shared = query::shared_by(txn, book_id, seat).await?;
+    let at = now();
+    let mut changed = Vec::new();
+    for row in shared {
+        let effect = store::stored_effect(txn, &row).await?;
+        changed.extend(mirrors::sync(txn, &row, &effect.allocations, at).await?);
+    }
+    Ok(changed)
+}
+
+/// Announces each changed entry once the unit of work commits.
+pub fn publish(work: &mut UnitOfWork, changed: Vec<Changed>) {
+    for change in changed {
+        work.publish(Event::EntryChanged {
+            book_id: change.book_id,
+            entry_id: change.entry_id,
+            version: change.version,
+        });
+    }
+}
+
+/// The entry's columns that come from the draft and the plan.
+fn fields(draft: &EntryDraft, plan: &Plan, at: DateTime<Utc>) -> entry::ActiveModel {
+    let (original_amount, original_currency, rate) = match plan.original {
+        Some((amount, currency, rate)) => (
+            Some(amount.e4()),
+            Some(currency.code().to_owned()),
+            Some(rate.to_string()),
+        ),
+        None => (None, None, None),
+    };
+    entry::ActiveModel {
+        kind: Set(draft.kind),
+        amount_e4: Set(plan.amount.e4()),
+        currency: Set(plan.currency.code().to_owned()),
+        original_amount_e4: Set(original_amount),
+        original_currency: Set(original_currency),
+        exchange_rate: Set(rate),
+        occurred_on: Set(draft.occurred_on),
+        description: Set(draft.description.as_str().to_owned()),
+        note: Set(draft.note.as_ref().map(|note| note.as_str().to_owned())),
+        category_id: Set(draft.category_id),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+}
+
+/// Writes the plan's rows for `row`, moves the balances from `old` (the entry's previous
+/// effect, if it had one) to the plan's, and brings the mirrors along.
+async fn write_money(
+    txn: &DatabaseTransaction,
+    row: &entry::Model,
+    plan: &Plan,
+    old: Option<&ledger::EntryEffect>,
+    at: DateTime<Utc>,
+) -> AppResult<Vec<Changed>> {
+    store::replace_children(txn, row.book_id, row.id, plan, at).await?;
+    if let Some(old) = old {
+        balances::apply(txn, row.book_id, old, Direction::Unapply).await?;
+    }
+    let effect = plan.effect(ledger_kind(row.kind));
+    balances::apply(txn, row.book_id, &effect, Direction::Apply).await?;
+    let mut changed = vec![Changed::of(row)];
+    changed.extend(mirrors::sync(txn, row, &effect.allocations, at).await?);
+    Ok(changed)
+}
+
+/// Applies `change` to `before` and bumps its version, in one conditional UPDATE that holds
+/// only while the entry is still at `expected`: otherwise CONFLICT with the current version.
+async fn bump_version(
+    txn: &DatabaseTransaction,
+    before: &entry::Model,
+    expected: i32,
+    mut change: entry::ActiveModel,
+) -> AppResult<entry::Model> {
+    change.version = Set(expected.saturating_add(1));
+    let updated = entry::Entity::update_many()
+        .set(change)
+        .filter(entry::Column::Id.eq(before.id))
+        .filter(entry::Column::Version.eq(expected))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AppError::stale_version(before.version));
+    }
+    entry::Entity::find_by_id(before.id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("entry {} vanished", before.id)))
+}
+
+/// The entry and the caller's write access to its book, if the caller may change it: a member
+/// (else NOT_FOUND, as for no entry), WRITER on their own entries or ADMIN and up, never a
+/// mirror.
+async fn editable(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    entry_id: Uuid,
+) -> AppResult<(WriteAccess, entry::Model)> {
+    actor.ensure_may_write()?;
+    let not_found = || AppError::NotFound { entity: "entry" };
+    let found = entry::Entity::find_by_id(entry_id)
+        .one(txn)
+        .await?
+        .ok_or_else(not_found)?;
+    let access = access::require_write(txn, actor, found.book_id, Role::Reader)
+        .await
+        .map_err(access::hidden_as("entry"))?;
+    // Read again under the book's lock: the first read only found the book.
+    let row = entry::Entity::find_by_id(entry_id)
+        .one(txn)
+        .await?
+        .ok_or_else(not_found)?;
+    if row.source_entry_id.is_some() {
+        return Err(AppError::Forbidden);
+    }
+    let own = row.creator_id == actor.user_id;
+    let allowed = match access.role() {
+        Role::Owner | Role::Admin => true,
+        Role::Writer => own,
+        Role::Reader => false,
+    };
+    if !allowed {
+        return Err(AppError::Forbidden);
+    }
+    Ok((access, row))
+}
+
+/// What planning needs to know about the (locked) book.
+async fn book_facts(txn: &DatabaseTransaction, access: &WriteAccess) -> AppResult<BookFacts> {
+    let book = access.book();
+    let seats = membership::Entity::find()
+        .filter(membership::Column::BookId.eq(book.id))
+        .filter(membership::Column::RemovedAt.is_null())
+        .all(txn)
+        .await?;
+    let owner_seat = seats
+        .iter()
+        .find(|seat| seat.role == Role::Owner)
+        .map(|seat| seat.id)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("book {} has no owner", book.id)))?;
+    Ok(BookFacts {
+        kind: book.kind,
+        currency: Currency::parse(&book.currency).map_err(AppError::internal)?,
+        seats: seats.iter().map(|seat| seat.id).collect(),
+        writer_seat: access.member_id(),
+        owner_seat,
+    })
+}
+
+/// BAD_USER_INPUT unless `category_id` is a live category offered in `book_id` (a global one,
+/// or the book's own).
+async fn check_category(
+    txn: &DatabaseTransaction,
+    book_id: Uuid,
+    category_id: Option<Uuid>,
+) -> AppResult<()> {
+    let Some(category_id) = category_id else {
+        return Ok(());
+    };
+    let offered = category::Entity::find_by_id(category_id)
+        .filter(category::Column::DeletedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(category::Column::BookId.is_null())
+                .add(category::Column::BookId.eq(book_id)),
+        )
+        .one(txn)
+        .await?;
+    match offered {
+        Some(_) => Ok(()),
+        None => Err(AppError::bad_input(
+            "categoryId",
+            "no such category in this book (it may have been deleted)",
+        )),
+    }
+}
+
+/// The entry as the activity log shows it.
+fn snapshot(row: &entry::Model, plan: &Plan) -> Value {
+    describe(
+        row,
+        plan.payers.iter().copied(),
+        plan.shares.iter().map(|share| (share.allocation.member, share.allocation.amount)),
+        Some(plan.mode),
+    )
+}
+
+fn snapshot_stored(row: &entry::Model, effect: &ledger::EntryEffect) -> Value {
+    describe(
+        row,
+        effect.payers.iter().copied(),
+        effect.allocations.iter().copied(),
+        None,
+    )
+}
+
+fn describe(
+    row: &entry::Model,
+    payers: impl Iterator<Item = (Uuid, Money)>,
+    shares: impl Iterator<Item = (Uuid, Money)>,
+    mode: Option<entity::enums::SplitMode>,
+) -> Value {
+    let list = |items: Vec<(Uuid, Money)>| -> Value {
+        items
+            .into_iter()
+            .map(|(member, amount)| json!({ "memberId": member, "amount": amount.to_string() }))
+            .collect()
+    };
+    let mut value = json!({
+        "kind": row.kind,
+        "amount": Money::from_e4(row.amount_e4).to_string(),
+        "currency": row.currency,
+        "originalAmount": row.original_amount_e4.map(|e4| Money::from_e4(e4).to_string()),
+        "originalCurrency": row.original_currency,
+        "exchangeRate": row.exchange_rate,
+        "occurredOn": row.occurred_on,
+        "description": row.description,
+        "note": row.note,
+        "categoryId": row.category_id,
+        "payers": list(payers.collect()),
+        "shares": list(shares.collect()),
+    });
+    if let (Some(mode), Some(object)) = (mode, value.as_object_mut()) {
+        object.insert("splitMode".into(), json!(mode));
+    }
+    value
+}
+
+/// The fields that differ between two snapshots: (before, after), each holding only those.
+fn diff(before: &Value, after: &Value) -> (Value, Value) {
+    let (mut old, mut new) = (serde_json::Map::new(), serde_json::Map::new());
+    if let (Some(before), Some(after)) = (before.as_object(), after.as_object()) {
+        for (field, value) in after {
+            let previous = before.get(field).unwrap_or(&Value::Null);
+            if previous != value && field != "splitMode" {
+                old.insert(field.clone(), previous.clone());
+                new.insert(field.clone(), value.clone());
+            }
+        }
+    }
+    (Value::Object(old), Value::Object(new))
+}
+
+async fn record(
+    txn: &DatabaseTransaction,
+    access: &WriteAccess,
+    action: Action,
+    row: &entry::Model,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> AppResult<()> {
+    activity::record(
+        txn,
+        activity::Event {
+            book_id: row.book_id,
+            actor_id: access.actor().user_id,
+            action,
+            subject_id: row.id,
+            before,
+            after,
+        },
+    )
+    .await
+}

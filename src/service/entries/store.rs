@@ -1,0 +1,124 @@
+//! Writing an entry's rows: the entry itself, its payers, its split and its allocations, and
+//! reading back what an entry currently contributes to balances.
+//!
+//! Children are replaced wholesale on every change (delete, then insert): an entry has a
+//! handful of them, and rewriting is simpler to trust than diffing.
+
+use chrono::{DateTime, Utc};
+use entity::{allocation, entry, entry_payer, split};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use super::plan::{Given, Plan};
+use crate::{
+    error::AppResult,
+    ledger::{EntryEffect, Money},
+    service::entries::ledger_kind,
+};
+
+/// Writes `plan`'s payers, split and allocations for entry `entry_id` of `book_id`, replacing
+/// whatever it had.
+pub async fn replace_children(
+    db: &impl ConnectionTrait,
+    book_id: Uuid,
+    entry_id: Uuid,
+    plan: &Plan,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    delete_children(db, entry_id).await?;
+    let payers: Vec<_> = plan
+        .payers
+        .iter()
+        .map(|&(member_id, amount)| entry_payer::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            entry_id: Set(entry_id),
+            book_id: Set(book_id),
+            member_id: Set(member_id),
+            amount_e4: Set(amount.e4()),
+            created_at: Set(at),
+        })
+        .collect();
+    entry_payer::Entity::insert_many(payers)
+        .exec_without_returning(db)
+        .await?;
+    split::Entity::insert(split::ActiveModel {
+        entry_id: Set(entry_id),
+        book_id: Set(book_id),
+        mode: Set(plan.mode),
+        created_at: Set(at),
+    })
+    .exec_without_returning(db)
+    .await?;
+    let shares: Vec<_> = plan
+        .shares
+        .iter()
+        .map(|share| {
+            let a = share.allocation;
+            let (ratio, weight, exact, adjustment) = match share.given {
+                Given::Equal => (None, None, None, None),
+                Given::Ratio(e4) => (Some(e4), None, None, None),
+                Given::Shares(e4) => (None, Some(e4), None, None),
+                Given::Exact(money) => (None, None, Some(money.e4()), None),
+                Given::Adjustment(money) => (None, None, None, Some(money.e4())),
+            };
+            allocation::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                entry_id: Set(entry_id),
+                book_id: Set(book_id),
+                member_id: Set(a.member),
+                ratio_e4: Set(ratio),
+                shares_e4: Set(weight),
+                exact_e4: Set(exact),
+                adjustment_e4: Set(adjustment),
+                calculated_e4: Set(a.amount.e4()),
+                base_e4: Set(a.base.e4()),
+                remainder_units: Set(i32::try_from(a.remainder_units).unwrap_or(i32::MAX)),
+                unit_e4: Set(a.unit.e4()),
+                created_at: Set(at),
+            }
+        })
+        .collect();
+    allocation::Entity::insert_many(shares)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+async fn delete_children(db: &impl ConnectionTrait, entry_id: Uuid) -> AppResult<()> {
+    entry_payer::Entity::delete_many()
+        .filter(entry_payer::Column::EntryId.eq(entry_id))
+        .exec(db)
+        .await?;
+    allocation::Entity::delete_many()
+        .filter(allocation::Column::EntryId.eq(entry_id))
+        .exec(db)
+        .await?;
+    split::Entity::delete_many()
+        .filter(split::Column::EntryId.eq(entry_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// What `row` contributes to its book's balances, from its stored payers and allocations.
+pub async fn stored_effect(db: &impl ConnectionTrait, row: &entry::Model) -> AppResult<EntryEffect> {
+    let payers = entry_payer::Entity::find()
+        .filter(entry_payer::Column::EntryId.eq(row.id))
+        .all(db)
+        .await?;
+    let shares = allocation::Entity::find()
+        .filter(allocation::Column::EntryId.eq(row.id))
+        .all(db)
+        .await?;
+    Ok(EntryEffect {
+        kind: ledger_kind(row.kind),
+        payers: payers
+            .iter()
+            .map(|p| (p.member_id, Money::from_e4(p.amount_e4)))
+            .collect(),
+        allocations: shares
+            .iter()
+            .map(|s| (s.member_id, Money::from_e4(s.calculated_e4)))
+            .collect(),
+    })
+}
