@@ -14,6 +14,7 @@
 //! - [`text`]: the validated text types every name and description goes through.
 
 pub mod auth;
+pub mod check;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -1,8 +1,9 @@
-//! The `tally` binary: `tally serve` (the default), `tally migrate`, `tally schema`.
+//! The `tally` binary: `tally serve` (the default), `tally migrate`, `tally schema`,
+//! `tally check`.
 //! Configuration comes from the environment only; see the README.
 
 use clap::{Parser, Subcommand};
-use tally::{config::Config, db, graphql, startup, telemetry};
+use tally::{check, config::Config, db, graphql, startup, telemetry};
 
 #[derive(Parser)]
 #[command(version, about = "Tally: shared expense books over GraphQL")]
@@ -19,6 +20,9 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Recompute every book's balances from its entries and report any that differ from the
+    /// stored ones; exits non-zero if one does (for operators and monitoring).
+    Check,
 }
 
 #[tokio::main]
@@ -41,6 +45,14 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Migrate) => {
             db::connect_and_migrate(&config.database_url).await?;
             tracing::info!("migrations applied");
+        }
+        Some(Command::Check) => {
+            let db = db::connect_and_migrate(&config.database_url).await?;
+            let report = check::run(&db).await?;
+            println!("{report}");
+            if !report.is_clean() {
+                std::process::exit(1);
+            }
         }
         _ => {
             let app = startup::Application::build(config).await?;

@@ -6,7 +6,8 @@
 //! loaders.
 
 use async_graphql::{
-    Context, Enum, ID, InputObject, MaybeUndefined, Object, connection::Connection,
+    Context, Enum, ID, InputObject, MaybeUndefined, Object,
+    connection::{Connection, EmptyFields},
 };
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
@@ -18,6 +19,7 @@ use crate::{
         categories::Category,
         connection::{self, Cursor, PageArgs},
         context::{actor, state},
+        entries::{self, EntriesCursor, EntriesFilter, EntriesTotal, Entry, EntryOrder, MemberBalance},
         guards::BookRoleGuard,
         invites::Invite,
         loaders::{CategoriesKey, MembershipKey, RosterKey, loaders, user},
@@ -131,6 +133,26 @@ impl Book {
             .into_iter()
             .map(Member::new)
             .collect())
+    }
+
+    /// The book's entries, a page at a time (at most 100), filtered and ordered; deleted ones
+    /// only with `filter.includeDeleted`.
+    #[graphql(complexity = "connection::complexity(first, child_complexity)")]
+    async fn entries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most 100; 20 when not given.")] first: Option<i32>,
+        after: Option<String>,
+        filter: Option<EntriesFilter>,
+        order_by: Option<EntryOrder>,
+    ) -> async_graphql::Result<Connection<EntriesCursor, Entry, EntriesTotal, EmptyFields>> {
+        entries::entries_page(ctx, &self.0, first, after, filter, order_by).await
+    }
+
+    /// Each member's paid, owed and net (the nets sum to zero), kept current by every entry.
+    async fn balances(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberBalance>> {
+        let roster = loaders(ctx)?.load_one(RosterKey(self.0.book_id())).await?;
+        entries::book_balances(ctx, &self.0, roster.unwrap_or_default()).await
     }
 
     /// Invites that can still be redeemed, newest first (ADMIN and up). All are listed; each

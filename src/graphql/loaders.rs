@@ -17,14 +17,14 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache, Loader},
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
 };
-use entity::{category, enums::Role, membership, user};
+use entity::{allocation, category, entry, entry_payer, enums::Role, membership, split, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
     graphql::{accounts::User, context::actor},
-    service::{accounts, categories, members},
+    service::{accounts, categories, entries::query, members},
     state::AppState,
 };
 
@@ -51,6 +51,16 @@ pub fn forget_memberships(loaders: &Loaders) {
     loaders.clear::<RosterKey>();
 }
 
+/// Forgets the request's cached entry parts after a mutation changed an entry, so a later
+/// field of the same document reads the entry as it is now.
+pub fn forget_entries(loaders: &Loaders) {
+    loaders.clear::<PayersKey>();
+    loaders.clear::<SharesKey>();
+    loaders.clear::<SplitKey>();
+    loaders.clear::<MirrorsKey>();
+    loaders.clear::<SeatKey>();
+}
+
 /// Forgets the request's cached category lists after a mutation changed a category.
 pub fn forget_categories(loaders: &Loaders) {
     loaders.clear::<CategoriesKey>();
@@ -74,6 +84,30 @@ pub struct RosterKey(pub Uuid);
 /// The categories a book offers (global and its own, live ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CategoriesKey(pub Uuid);
+
+/// A seat (live or removed) by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeatKey(pub Uuid);
+
+/// A category by its id (live or deleted: an entry keeps showing its category).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CategoryKey(pub Uuid);
+
+/// The payers of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PayersKey(pub Uuid);
+
+/// The allocations of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SharesKey(pub Uuid);
+
+/// The split of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SplitKey(pub Uuid);
+
+/// The live mirrors of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MirrorsKey(pub Uuid);
 
 /// Answers every key type above with one statement per batch.
 pub struct Batcher {
@@ -149,6 +183,95 @@ impl Loader<CategoriesKey> for Batcher {
             .into_iter()
             .map(|(book_id, list)| (CategoriesKey(book_id), list))
             .collect())
+    }
+}
+
+impl Loader<SeatKey> for Batcher {
+    type Value = membership::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[SeatKey]) -> LoadResult<SeatKey, Self::Value> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let seats = members::seats(&self.state.db, &ids).await?;
+        Ok(seats.into_iter().map(|(id, seat)| (SeatKey(id), seat)).collect())
+    }
+}
+
+impl Loader<CategoryKey> for Batcher {
+    type Value = category::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[CategoryKey]) -> LoadResult<CategoryKey, Self::Value> {
+        let rows = category::Entity::find()
+            .filter(category::Column::Id.is_in(keys.iter().map(|key| key.0)))
+            .all(&self.state.db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(|row| (CategoryKey(row.id), row)).collect())
+    }
+}
+
+/// Loads a per-entry list for a batch of entries with `fetch`, keyed back by `key`.
+async fn by_entry<K, V, F>(
+    keys: &[K],
+    id: impl Fn(&K) -> Uuid,
+    key: impl Fn(Uuid) -> K,
+    fetch: impl FnOnce(Vec<Uuid>) -> F,
+) -> LoadResult<K, V>
+where
+    K: std::hash::Hash + Eq,
+    F: std::future::Future<Output = AppResult<HashMap<Uuid, V>>>,
+{
+    let ids: Vec<Uuid> = keys.iter().map(id).collect();
+    let found = fetch(ids).await?;
+    Ok(found.into_iter().map(|(id, value)| (key(id), value)).collect())
+}
+
+impl Loader<PayersKey> for Batcher {
+    type Value = Vec<entry_payer::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[PayersKey]) -> LoadResult<PayersKey, Self::Value> {
+        by_entry(keys, |k| k.0, PayersKey, |ids| async move {
+            query::payers_of(&self.state.db, &ids).await
+        })
+        .await
+    }
+}
+
+impl Loader<SharesKey> for Batcher {
+    type Value = Vec<allocation::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[SharesKey]) -> LoadResult<SharesKey, Self::Value> {
+        by_entry(keys, |k| k.0, SharesKey, |ids| async move {
+            query::shares_of(&self.state.db, &ids).await
+        })
+        .await
+    }
+}
+
+impl Loader<SplitKey> for Batcher {
+    type Value = split::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[SplitKey]) -> LoadResult<SplitKey, Self::Value> {
+        by_entry(keys, |k| k.0, SplitKey, |ids| async move {
+            query::splits_of(&self.state.db, &ids).await
+        })
+        .await
+    }
+}
+
+impl Loader<MirrorsKey> for Batcher {
+    type Value = Vec<entry::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[MirrorsKey]) -> LoadResult<MirrorsKey, Self::Value> {
+        by_entry(keys, |k| k.0, MirrorsKey, |ids| async move {
+            query::mirrors_of(&self.state.db, &ids).await
+        })
+        .await
     }
 }
 

@@ -13,6 +13,8 @@ pub mod books;
 pub mod categories;
 pub mod connection;
 pub mod context;
+pub mod entries;
+pub mod entry_input;
 pub mod guards;
 pub mod invites;
 pub mod limits;
@@ -20,6 +22,7 @@ pub mod loaders;
 pub mod members;
 mod mutation;
 pub mod policy;
+mod scalars;
 mod query;
 
 use async_graphql::{EmptySubscription, Schema};

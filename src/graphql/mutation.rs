@@ -4,7 +4,7 @@ use async_graphql::MergedObject;
 
 use crate::graphql::{
     accounts::AccountMutation, books::BookMutation, categories::CategoryMutation,
-    invites::InviteMutation, members::MemberMutation,
+    entries::EntryMutation, invites::InviteMutation, members::MemberMutation,
 };
 
 #[derive(MergedObject, Default)]
@@ -15,4 +15,5 @@ pub struct MutationRoot(
     MemberMutation,
     InviteMutation,
     CategoryMutation,
+    EntryMutation,
 );

@@ -2,11 +2,13 @@
 
 use async_graphql::{MergedObject, Object};
 
-use crate::graphql::{accounts::AccountQuery, books::BookQuery, categories::CategoryQuery};
+use crate::graphql::{
+    accounts::AccountQuery, books::BookQuery, categories::CategoryQuery, entries::EntryQuery,
+};
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(SystemQuery, AccountQuery, BookQuery, CategoryQuery);
+pub struct QueryRoot(SystemQuery, AccountQuery, BookQuery, CategoryQuery, EntryQuery);
 
 /// Facts about the server itself.
 #[derive(Default)]

@@ -1,5 +1,6 @@
 //! The hourly sweep that deletes rows whose purpose has passed: activity older than the
-//! retention period and throttle counters whose window has ended.
+//! retention period, throttle counters whose window has ended, and idempotency keys past their
+//! 24 hours.
 //!
 //! Every instance runs it; the deletes are idempotent, so two instances sweeping at once only
 //! repeat each other's work. A failed sweep is logged and tried again at the next tick.
@@ -10,7 +11,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     error::AppResult,
-    service::{activity, now, throttle},
+    service::{activity, idempotency, now, throttle},
 };
 
 /// How often the sweep runs. Rows live at most this much longer than their period, which is
@@ -46,8 +47,9 @@ async fn sweep(db: &DatabaseConnection, activity_retention: chrono::Duration) ->
     let activity = activity::prune(db, at - activity_retention).await?;
     // The longest throttle window is an hour: anything that began before that has ended.
     let counters = throttle::prune(db, at - throttle::REGISTRATION_WINDOW).await?;
-    if activity + counters > 0 {
-        tracing::info!(activity, counters, "pruned expired rows");
+    let keys = idempotency::prune(db, at).await?;
+    if activity + counters + keys > 0 {
+        tracing::info!(activity, counters, keys, "pruned expired rows");
     }
     Ok(())
 }

@@ -1,0 +1,90 @@
+//! `tally check`: the auditor. Recomputes every book's balances from its live entries with the
+//! ledger's reference function and compares them with the materialised `member_balances` the
+//! writes keep, book by book; also checks that each book's nets sum to zero.
+//!
+//! It reads only, so it can run against a live database; a write committing mid-check can
+//! only show up as a mismatch in the book it touched, and a second run tells a race from
+//! corruption. The integration tests run the same check after every mutation they make.
+
+use std::fmt;
+
+use entity::book;
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::service::balances::{self, Mismatch};
+
+/// What a check found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub books: u64,
+    pub mismatches: Vec<Mismatch>,
+    /// Books whose stored balances break an invariant on their own (nets not summing to zero,
+    /// net ≠ paid − owed), with the reason.
+    pub broken: Vec<(Uuid, String)>,
+}
+
+impl Report {
+    pub fn is_clean(&self) -> bool {
+        self.mismatches.is_empty() && self.broken.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (book, reason) in &self.broken {
+            writeln!(f, "book {book}: {reason}")?;
+        }
+        for m in &self.mismatches {
+            writeln!(
+                f,
+                "book {} member {}: stored paid {} owed {} net {}, entries give paid {} owed {} net {}",
+                m.book_id,
+                m.member_id,
+                m.stored.paid,
+                m.stored.owed,
+                m.stored.net,
+                m.recomputed.paid,
+                m.recomputed.owed,
+                m.recomputed.net
+            )?;
+        }
+        write!(
+            f,
+            "checked {} books: {}",
+            self.books,
+            if self.is_clean() {
+                "every balance matches its entries".to_owned()
+            } else {
+                format!(
+                    "{} mismatched balances, {} broken books",
+                    self.mismatches.len(),
+                    self.broken.len()
+                )
+            }
+        )
+    }
+}
+
+/// Checks every book.
+pub async fn run(db: &impl ConnectionTrait) -> Result<Report, sea_orm::DbErr> {
+    let books: Vec<Uuid> = book::Entity::find()
+        .select_only()
+        .column(book::Column::Id)
+        .order_by_asc(book::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut report = Report::default();
+    for book_id in books {
+        report.books += 1;
+        match balances::mismatches(db, book_id).await {
+            Ok(found) => report.mismatches.extend(found),
+            Err(crate::error::AppError::Internal(error)) => {
+                report.broken.push((book_id, error.to_string()))
+            }
+            Err(other) => report.broken.push((book_id, other.message())),
+        }
+    }
+    Ok(report)
+}
