@@ -151,13 +151,12 @@ async fn create_memberships(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                     (Books::Table, Books::Id),
                     ForeignKeyAction::Cascade,
                 ))
-                // A user whose seat carries money cannot be deleted: the ledger's NO ACTION
-                // keys to the seat refuse first.
+                // A seat is history (money refers to it): its user cannot simply be deleted.
                 .foreign_key(&mut foreign_key(
                     "fk_memberships_user",
                     (Memberships::Table, Memberships::UserId),
                     (Users::Table, Users::Id),
-                    ForeignKeyAction::Cascade,
+                    ForeignKeyAction::NoAction,
                 ))
                 .check(check(
                     "ck_memberships_role",
@@ -487,13 +486,15 @@ async fn create_entry_payers(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                     EntryPayers::BookId,
                     EntryPayers::EntryId,
                 ))
-                // Money a member paid is history: their seat is never deleted under it.
+                // Seats are never deleted on their own (leaving only marks them removed, and
+                // their users cannot be deleted), so this fires only when the book goes, and
+                // takes the payer with it, as the entry's own key does.
                 .foreign_key(&mut to_seat(
                     "fk_entry_payers_member",
                     EntryPayers::Table,
                     EntryPayers::BookId,
                     EntryPayers::MemberId,
-                    ForeignKeyAction::NoAction,
+                    ForeignKeyAction::Cascade,
                 ))
                 .check(check(
                     "ck_entry_payers_amount_positive",
@@ -578,13 +579,13 @@ async fn create_allocations(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                     Allocations::BookId,
                     Allocations::EntryId,
                 ))
-                // A share a member owes is history: their seat is never deleted under it.
+                // As for payers: fires only when the book goes.
                 .foreign_key(&mut to_seat(
                     "fk_allocations_member",
                     Allocations::Table,
                     Allocations::BookId,
                     Allocations::MemberId,
-                    ForeignKeyAction::NoAction,
+                    ForeignKeyAction::Cascade,
                 ))
                 // A percentage at scale 4: 0 to 100.0000 %.
                 .check(check(

@@ -167,9 +167,12 @@ async fn every_table_round_trips_through_its_entity() {
             Some(book.clone())
         );
         let personal = insert_book(&db, &bob).await;
-        insert_membership(&db, &book, &alice, Role::Owner).await;
+        let alice_seat = insert_membership(&db, &book, &alice, Role::Owner).await;
         let member = insert_membership(&db, &book, &bob, Role::Writer).await;
-        assert_round_trips(&db, member).await;
+        assert_round_trips(&db, member.clone()).await;
+        let mut guest = guest_row(&book);
+        guest.removed_at = Set(Some(at(30)));
+        assert_round_trips(&db, guest.insert(&db).await.unwrap()).await;
 
         let groceries = GLOBAL_CATEGORIES[0].id;
         let custom = category::ActiveModel {
@@ -190,6 +193,10 @@ async fn every_table_round_trips_through_its_entity() {
         // The largest amount survives exactly: BIGINT, not a float.
         let mut expense = entry_row(&book, &alice, BIG_AMOUNT_E4);
         expense.category_id = Set(Some(groceries));
+        expense.original_amount_e4 = Set(Some(31_250_000));
+        expense.original_currency = Set(Some("USD".to_owned()));
+        expense.exchange_rate = Set(Some("0.000031999999".to_owned()));
+        expense.note = Set(Some("two lines\nof note".to_owned()));
         let expense = expense.insert(&db).await.unwrap();
         assert_eq!(expense.amount_e4, BIG_AMOUNT_E4);
         assert_eq!(expense.version, 1);
@@ -203,32 +210,31 @@ async fn every_table_round_trips_through_its_entity() {
             id: Set(Uuid::new_v4()),
             entry_id: Set(expense.id),
             book_id: Set(book.id),
-            user_id: Set(alice.id),
+            member_id: Set(alice_seat.id),
             amount_e4: Set(BIG_AMOUNT_E4),
             created_at: Set(at(0)),
-            updated_at: Set(at(0)),
         };
         assert_round_trips(&db, payer.insert(&db).await.unwrap()).await;
 
         let split = insert_split(&db, &expense, SplitMode::Ratio).await;
         assert_round_trips(&db, split.clone()).await;
-        let mut share = allocation_row(&split, &bob, 0);
+        let mut share = allocation_row(&split, &member, 0);
         share.ratio_e4 = Set(Some(1_000_000));
         share.shares_e4 = Set(Some(15_000));
         share.exact_e4 = Set(Some(0));
         share.adjustment_e4 = Set(Some(-12_345));
         share.calculated_e4 = Set(BIG_AMOUNT_E4);
+        share.base_e4 = Set(BIG_AMOUNT_E4 - 300);
         share.remainder_units = Set(3);
+        share.unit_e4 = Set(100);
         assert_round_trips(&db, share.insert(&db).await.unwrap()).await;
 
         let balance = member_balance::ActiveModel {
-            id: Set(Uuid::new_v4()),
+            member_id: Set(member.id),
             book_id: Set(book.id),
-            user_id: Set(bob.id),
             paid_e4: Set(0),
             owed_e4: Set(BIG_AMOUNT_E4),
             net_e4: Set(-BIG_AMOUNT_E4),
-            created_at: Set(at(0)),
             updated_at: Set(at(0)),
         };
         assert_round_trips(&db, balance.insert(&db).await.unwrap()).await;
@@ -248,6 +254,7 @@ async fn every_table_round_trips_through_its_entity() {
         assert_round_trips(&db, snapshot.insert(&db).await.unwrap()).await;
 
         let mut link = invite_row(&book, &alice, Role::Admin);
+        link.member_id = Set(Some(member.id));
         link.max_uses = Set(Some(3));
         link.use_count = Set(3);
         link.revoked_at = Set(Some(at(60)));
@@ -272,8 +279,7 @@ async fn every_table_round_trips_through_its_entity() {
             operation: Set("createEntry".to_owned()),
             key: Set("k".repeat(255)),
             request_hash: Set(vec![7; 32]),
-            response: Set(Some(serde_json::json!({"id": expense.id}))),
-            book_id: Set(Some(book.id)),
+            result_id: Set(expense.id),
             created_at: Set(at(0)),
         };
         assert_round_trips(&db, key.insert(&db).await.unwrap()).await;
@@ -363,27 +369,6 @@ async fn a_book_has_exactly_one_owner() {
 }
 
 #[tokio::test]
-async fn a_user_joins_a_book_once() {
-    on_every_backend(|db| async move {
-        let alice = insert_user(&db).await;
-        let book = insert_book(&db, &alice).await;
-        insert_membership(&db, &book, &alice, Role::Owner).await;
-
-        let err = membership_row(&book, alice.id, Role::Reader)
-            .insert(&db)
-            .await
-            .unwrap_err();
-        assert_violates(
-            &db,
-            &err,
-            "uq_memberships_book_user",
-            Some("memberships.book_id, memberships.user_id"),
-        );
-    })
-    .await;
-}
-
-#[tokio::test]
 async fn an_email_registers_once() {
     on_every_backend(|db| async move {
         let alice = insert_user(&db).await;
@@ -456,18 +441,72 @@ async fn invites_never_grant_ownership_or_exceed_their_uses() {
 }
 
 #[tokio::test]
+async fn a_seat_is_a_users_or_a_named_guests_and_live_seats_are_unique() {
+    on_every_backend(|db| async move {
+        let alice = insert_user(&db).await;
+        let book = insert_book(&db, &alice).await;
+
+        let mut nobody = guest_row(&book);
+        nobody.guest_name_ciphertext = Set(None);
+        let err = nobody.insert(&db).await.unwrap_err();
+        assert_violates(&db, &err, "ck_memberships_user_or_guest", None);
+
+        let mut both = guest_row(&book);
+        both.user_id = Set(Some(alice.id));
+        let err = both.insert(&db).await.unwrap_err();
+        assert_violates(&db, &err, "ck_memberships_user_or_guest", None);
+
+        let mut powerful = guest_row(&book);
+        powerful.role = Set(Role::Admin);
+        let err = powerful.insert(&db).await.unwrap_err();
+        assert_violates(&db, &err, "ck_memberships_guest_reader", None);
+
+        let guest = guest_row(&book).insert(&db).await.unwrap();
+        let mut twin = guest_row(&book);
+        twin.guest_name_index = Set(guest.guest_name_index.clone());
+        let err = twin.insert(&db).await.unwrap_err();
+        assert_violates(
+            &db,
+            &err,
+            "uq_memberships_guest_name",
+            Some("memberships.book_id, memberships.guest_name_index"),
+        );
+
+        // One live seat per user; after leaving, the user may take a new one.
+        let first = insert_membership(&db, &book, &alice, Role::Writer).await;
+        let err = membership_row(&book, alice.id, Role::Reader)
+            .insert(&db)
+            .await
+            .unwrap_err();
+        assert_violates(
+            &db,
+            &err,
+            "uq_memberships_book_user",
+            Some("memberships.book_id, memberships.user_id"),
+        );
+        let mut left: membership::ActiveModel = first.into();
+        left.removed_at = Set(Some(at(60)));
+        left.update(&db).await.unwrap();
+        membership_row(&book, alice.id, Role::Reader)
+            .insert(&db)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_balance_net_is_paid_minus_owed() {
     on_every_backend(|db| async move {
         let alice = insert_user(&db).await;
         let book = insert_book(&db, &alice).await;
+        let seat = insert_membership(&db, &book, &alice, Role::Owner).await;
         let balance = |paid_e4: i64, owed_e4: i64, net_e4: i64| member_balance::ActiveModel {
-            id: Set(Uuid::new_v4()),
+            member_id: Set(seat.id),
             book_id: Set(book.id),
-            user_id: Set(alice.id),
             paid_e4: Set(paid_e4),
             owed_e4: Set(owed_e4),
             net_e4: Set(net_e4),
-            created_at: Set(at(0)),
             updated_at: Set(at(0)),
         };
 
@@ -489,21 +528,24 @@ async fn an_entrys_children_stay_in_its_book() {
         let alice = insert_user(&db).await;
         let book = insert_book(&db, &alice).await;
         let elsewhere = insert_book(&db, &alice).await;
+        let seat = insert_membership(&db, &book, &alice, Role::Owner).await;
+        let seat_elsewhere = insert_membership(&db, &elsewhere, &alice, Role::Owner).await;
         let expense = entry_row(&book, &alice, 100).insert(&db).await.unwrap();
-
-        let err = entry_payer::ActiveModel {
+        let payer = |book: &book::Model, seat: &membership::Model| entry_payer::ActiveModel {
             id: Set(Uuid::new_v4()),
             entry_id: Set(expense.id),
-            book_id: Set(elsewhere.id),
-            user_id: Set(alice.id),
+            book_id: Set(book.id),
+            member_id: Set(seat.id),
             amount_e4: Set(100),
             created_at: Set(at(0)),
-            updated_at: Set(at(0)),
-        }
-        .insert(&db)
-        .await
-        .unwrap_err();
+        };
+
+        let err = payer(&elsewhere, &seat_elsewhere).insert(&db).await.unwrap_err();
         assert_violates_foreign_key(&db, &err, "fk_entry_payers_entry");
+        // A payer in the entry's book must hold a seat of that same book.
+        let err = payer(&book, &seat_elsewhere).insert(&db).await.unwrap_err();
+        assert_violates_foreign_key(&db, &err, "fk_entry_payers_member");
+        payer(&book, &seat).insert(&db).await.unwrap();
 
         let mut misfiled = split_row(&expense, SplitMode::Equal);
         misfiled.book_id = Set(elsewhere.id);
@@ -515,9 +557,14 @@ async fn an_entrys_children_stay_in_its_book() {
             .insert(&db)
             .await
             .unwrap_err();
-        assert_violates(&db, &err, "uq_splits_entry", Some("splits.entry_id"));
+        assert_violates(&db, &err, "splits_pkey", Some("splits.entry_id"));
 
-        let mut misfiled = allocation_row(&split, &alice, 100);
+        let mut unexplained = allocation_row(&split, &seat, 100);
+        unexplained.base_e4 = Set(50);
+        let err = unexplained.insert(&db).await.unwrap_err();
+        assert_violates(&db, &err, "ck_allocations_explained", None);
+
+        let mut misfiled = allocation_row(&split, &seat, 100);
         misfiled.book_id = Set(elsewhere.id);
         let err = misfiled.insert(&db).await.unwrap_err();
         assert_violates_foreign_key(&db, &err, "fk_allocations_entry");
@@ -574,10 +621,10 @@ async fn deleting_cascades_or_is_refused_as_declared() {
         let book = insert_book(&db, &alice).await;
         let personal = insert_book(&db, &bob).await;
         insert_membership(&db, &book, &alice, Role::Owner).await;
-        insert_membership(&db, &book, &bob, Role::Writer).await;
+        let bob_seat = insert_membership(&db, &book, &bob, Role::Writer).await;
         let expense = entry_row(&book, &bob, 100).insert(&db).await.unwrap();
         let split = insert_split(&db, &expense, SplitMode::Equal).await;
-        allocation_row(&split, &bob, 100).insert(&db).await.unwrap();
+        allocation_row(&split, &bob_seat, 100).insert(&db).await.unwrap();
         let mut mirror = entry_row(&personal, &bob, 100);
         mirror.source_entry_id = Set(Some(expense.id));
         let mirror = mirror.insert(&db).await.unwrap();
@@ -714,10 +761,30 @@ fn membership_row(book: &book::Model, user_id: Uuid, role: Role) -> membership::
     membership::ActiveModel {
         id: Set(Uuid::new_v4()),
         book_id: Set(book.id),
-        user_id: Set(user_id),
+        user_id: Set(Some(user_id)),
         role: Set(role),
+        guest_name_ciphertext: Set(None),
+        guest_name_key_id: Set(None),
+        guest_name_index: Set(None),
         joined_at: Set(at(0)),
         updated_at: Set(at(0)),
+        removed_at: Set(None),
+    }
+}
+
+/// A guest seat: a (fake) encrypted name, no user.
+fn guest_row(book: &book::Model) -> membership::ActiveModel {
+    membership::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        book_id: Set(book.id),
+        user_id: Set(None),
+        role: Set(Role::Reader),
+        guest_name_ciphertext: Set(Some(vec![3; 40])),
+        guest_name_key_id: Set(Some(1)),
+        guest_name_index: Set(Some(random_hash())),
+        joined_at: Set(at(0)),
+        updated_at: Set(at(0)),
+        removed_at: Set(None),
     }
 }
 
@@ -740,8 +807,12 @@ fn entry_row(book: &book::Model, creator: &user::Model, amount_e4: i64) -> entry
         kind: Set(EntryKind::Expense),
         amount_e4: Set(amount_e4),
         currency: Set("TWD".to_owned()),
+        original_amount_e4: Set(None),
+        original_currency: Set(None),
+        exchange_rate: Set(None),
         occurred_on: Set(day(21)),
         description: Set("dinner".to_owned()),
+        note: Set(None),
         category_id: Set(None),
         creator_id: Set(creator.id),
         version: Set(1),
@@ -755,12 +826,10 @@ fn entry_row(book: &book::Model, creator: &user::Model, amount_e4: i64) -> entry
 
 fn split_row(entry: &entry::Model, mode: SplitMode) -> split::ActiveModel {
     split::ActiveModel {
-        id: Set(Uuid::new_v4()),
         entry_id: Set(entry.id),
         book_id: Set(entry.book_id),
         mode: Set(mode),
         created_at: Set(at(0)),
-        updated_at: Set(at(0)),
     }
 }
 
@@ -774,23 +843,23 @@ async fn insert_split(
 
 fn allocation_row(
     split: &split::Model,
-    user: &user::Model,
+    seat: &membership::Model,
     calculated_e4: i64,
 ) -> allocation::ActiveModel {
     allocation::ActiveModel {
         id: Set(Uuid::new_v4()),
-        split_id: Set(split.id),
         entry_id: Set(split.entry_id),
         book_id: Set(split.book_id),
-        user_id: Set(user.id),
+        member_id: Set(seat.id),
         ratio_e4: Set(None),
         shares_e4: Set(None),
         exact_e4: Set(None),
         adjustment_e4: Set(None),
         calculated_e4: Set(calculated_e4),
+        base_e4: Set(calculated_e4),
         remainder_units: Set(0),
+        unit_e4: Set(1),
         created_at: Set(at(0)),
-        updated_at: Set(at(0)),
     }
 }
 
@@ -807,6 +876,7 @@ fn invite_row(book: &book::Model, creator: &user::Model, role: Role) -> invite::
         max_uses: Set(None),
         use_count: Set(0),
         revoked_at: Set(None),
+        member_id: Set(None),
         created_at: Set(at(0)),
         updated_at: Set(at(0)),
     }
