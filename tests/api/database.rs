@@ -1,9 +1,8 @@
 //! What the database layer promises: SQLite tuned for a server, exact money on both backends.
 
-use entity::{book, entry, enums::EntryKind};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Statement,
-};
+use entity::entry;
+use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+use serde_json::json;
 use tally::ledger::{Currency, Money};
 
 use crate::helpers::TestApp;
@@ -41,39 +40,27 @@ async fn the_database_is_configured_for_a_server_and_durable() {
     assert!(busy_ms >= 5000, "busy_timeout {busy_ms}");
 }
 
-/// Stores `amount` as an entry and reads it back through a fresh query.
+/// Records `amount` as an entry through the API and reads it back from the database.
 async fn store_and_reload(app: &TestApp, amount: Money) -> Money {
     let alice = app.register("Alice").await;
-    let owner = uuid::Uuid::parse_str(&alice.id).unwrap();
-    let book = book::Entity::find()
-        .filter(book::Column::OwnerId.eq(owner))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let at = chrono::Utc::now();
-    let id = uuid::Uuid::now_v7();
-    entry::ActiveModel {
-        id: Set(id),
-        book_id: Set(book.id),
-        kind: Set(EntryKind::Expense),
-        amount_e4: Set(amount.e4()),
-        currency: Set(book.currency.clone()),
-        occurred_on: Set(at.date_naive()),
-        description: Set("round trip".into()),
-        category_id: Set(None),
-        creator_id: Set(owner),
-        version: Set(1),
-        source_entry_id: Set(None),
-        deleted_at: Set(None),
-        deleted_by: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    let stored = entry::Entity::find_by_id(id)
+    let books = app
+        .gql_user(&alice, "{ books(kind: PERSONAL) { nodes { id } } }", json!({}))
+        .await;
+    let book_id = books["data"]["books"]["nodes"][0]["id"].clone();
+    let created = app
+        .gql_user(
+            &alice,
+            "mutation($input: CreateEntryInput!) { createEntry(input: $input) { id amount } }",
+            json!({ "input": {
+                "bookId": book_id, "amount": amount.to_string(),
+                "occurredOn": "2026-11-22", "description": "round trip",
+            } }),
+        )
+        .await;
+    let id = created["data"]["createEntry"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("createEntry failed: {created}"));
+    let stored = entry::Entity::find_by_id(uuid::Uuid::parse_str(id).unwrap())
         .one(&app.db)
         .await
         .unwrap()

@@ -191,7 +191,7 @@ async fn a_member_can_leave_and_come_back() {
     assert_eq!(ok(&response)["leaveBook"], true);
     let response = app.gql_user(&bob, MEMBERS, json!({ "id": book })).await;
     assert_eq!(error_code(&response), Some("NOT_FOUND"));
-    // Coming back reuses the balance row kept for the ledger.
+    // Coming back takes a new seat; the old one stays, removed, for the entries that name it.
     add_member(&app, &owner, &book, &bob, "READER").await;
     assert_eq!(member_rows(&app, &book).await, 2);
 }
