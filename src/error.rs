@@ -109,9 +109,7 @@ impl AppError {
     /// CONFLICT for an optimistic-lock mismatch: the object is at `current_version` now.
     pub fn stale_version(current_version: i32) -> Self {
         Self::Conflict {
-            message: format!(
-                "this was changed meanwhile; it is at version {current_version} now"
-            ),
+            message: format!("this was changed meanwhile; it is at version {current_version} now"),
             current_version: Some(current_version),
         }
     }

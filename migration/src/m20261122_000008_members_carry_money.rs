@@ -107,7 +107,12 @@ const MEMBERSHIP_COMMON_COLUMNS: &str = "id, book_id, user_id, role, joined_at, 
 async fn rebuild_memberships(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     for index in MEMBERSHIP_INDEXES_V1 {
         manager
-            .drop_index(Index::drop().name(index).table(Memberships::Table).to_owned())
+            .drop_index(
+                Index::drop()
+                    .name(index)
+                    .table(Memberships::Table)
+                    .to_owned(),
+            )
             .await?;
     }
     manager
@@ -259,7 +264,12 @@ async fn restore_memberships_v1(manager: &SchemaManager<'_>) -> Result<(), DbErr
         "ix_memberships_user",
     ] {
         manager
-            .drop_index(Index::drop().name(index).table(Memberships::Table).to_owned())
+            .drop_index(
+                Index::drop()
+                    .name(index)
+                    .table(Memberships::Table)
+                    .to_owned(),
+            )
             .await?;
     }
     manager

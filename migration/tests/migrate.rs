@@ -540,7 +540,10 @@ async fn an_entrys_children_stay_in_its_book() {
             created_at: Set(at(0)),
         };
 
-        let err = payer(&elsewhere, &seat_elsewhere).insert(&db).await.unwrap_err();
+        let err = payer(&elsewhere, &seat_elsewhere)
+            .insert(&db)
+            .await
+            .unwrap_err();
         assert_violates_foreign_key(&db, &err, "fk_entry_payers_entry");
         // A payer in the entry's book must hold a seat of that same book.
         let err = payer(&book, &seat_elsewhere).insert(&db).await.unwrap_err();
@@ -624,7 +627,10 @@ async fn deleting_cascades_or_is_refused_as_declared() {
         let bob_seat = insert_membership(&db, &book, &bob, Role::Writer).await;
         let expense = entry_row(&book, &bob, 100).insert(&db).await.unwrap();
         let split = insert_split(&db, &expense, SplitMode::Equal).await;
-        allocation_row(&split, &bob_seat, 100).insert(&db).await.unwrap();
+        allocation_row(&split, &bob_seat, 100)
+            .insert(&db)
+            .await
+            .unwrap();
         let mut mirror = entry_row(&personal, &bob, 100);
         mirror.source_entry_id = Set(Some(expense.id));
         let mirror = mirror.insert(&db).await.unwrap();

@@ -19,7 +19,9 @@ use crate::{
         categories::Category,
         connection::{self, Cursor, PageArgs},
         context::{actor, state},
-        entries::{self, EntriesCursor, EntriesFilter, EntriesTotal, Entry, EntryOrder, MemberBalance},
+        entries::{
+            self, EntriesCursor, EntriesFilter, EntriesTotal, Entry, EntryOrder, MemberBalance,
+        },
         guards::BookRoleGuard,
         invites::Invite,
         loaders::{CategoriesKey, MembershipKey, RosterKey, loaders, user},

@@ -76,7 +76,7 @@ impl Entry {
 
     /// In `currency`: the book's (a mirror keeps its source's).
     async fn amount(&self) -> Decimal {
-        Decimal::of(Money::from_e4(self.row.amount_e4))
+        Decimal::amount(Money::from_e4(self.row.amount_e4), &self.row.currency)
     }
 
     async fn currency(&self) -> &str {
@@ -85,9 +85,9 @@ impl Entry {
 
     /// The amount as given, for an entry made in another currency.
     async fn original_amount(&self) -> Option<Decimal> {
-        self.row
-            .original_amount_e4
-            .map(|e4| Decimal::of(Money::from_e4(e4)))
+        let currency = self.row.original_currency.as_deref()?;
+        let e4 = self.row.original_amount_e4?;
+        Some(Decimal::amount(Money::from_e4(e4), currency))
     }
 
     async fn original_currency(&self) -> Option<&str> {
@@ -141,7 +141,12 @@ impl Entry {
     /// Who paid how much, in the book's currency.
     async fn payers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EntryPayer>> {
         let rows = loaders(ctx)?.load_one(PayersKey(self.row.id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(EntryPayer).collect())
+        let currency = &self.row.currency;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| EntryPayer(row, currency.clone()))
+            .collect())
     }
 
     /// How it is shared.
@@ -149,10 +154,18 @@ impl Entry {
         let split = loaders(ctx)?
             .load_one(SplitKey(self.row.id))
             .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("entry {} has no split", self.row.id)))?;
+            .ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("entry {} has no split", self.row.id))
+            })?;
         Ok(Split {
             entry_id: self.row.id,
             mode: split.mode.into(),
+            currency: self.row.currency.clone(),
+            given_currency: self
+                .row
+                .original_currency
+                .clone()
+                .unwrap_or_else(|| self.row.currency.clone()),
         })
     }
 
@@ -182,8 +195,8 @@ impl Entry {
     }
 }
 
-/// One payer of an entry.
-pub struct EntryPayer(entry_payer::Model);
+/// One payer of an entry (with the entry's currency).
+pub struct EntryPayer(entry_payer::Model, String);
 
 #[Object]
 impl EntryPayer {
@@ -192,7 +205,7 @@ impl EntryPayer {
     }
 
     async fn amount(&self) -> Decimal {
-        Decimal::of(Money::from_e4(self.0.amount_e4))
+        Decimal::amount(Money::from_e4(self.0.amount_e4), &self.1)
     }
 }
 
@@ -200,6 +213,10 @@ impl EntryPayer {
 pub struct Split {
     entry_id: Uuid,
     mode: SplitMode,
+    /// The entry's currency (shares are in it).
+    currency: String,
+    /// The currency exact amounts and adjustments were given in.
+    given_currency: String,
 }
 
 #[Object]
@@ -211,58 +228,78 @@ impl Split {
     /// Each member's share; they add up to the entry's amount exactly.
     async fn allocations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Allocation>> {
         let rows = loaders(ctx)?.load_one(SharesKey(self.entry_id)).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Allocation).collect())
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| Allocation {
+                row,
+                currency: self.currency.clone(),
+                given_currency: self.given_currency.clone(),
+            })
+            .collect())
     }
 }
 
 /// One member's share of an entry: the value given for it, the amount, and how the ledger
 /// reached it (`amount = base + remainderUnits × unit`).
-pub struct Allocation(allocation::Model);
+pub struct Allocation {
+    row: allocation::Model,
+    currency: String,
+    given_currency: String,
+}
 
 #[Object]
 impl Allocation {
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
-        seat(ctx, self.0.member_id).await
+        seat(ctx, self.row.member_id).await
     }
 
     /// What the member owes of the entry, in the book's currency.
     async fn amount(&self) -> Decimal {
-        Decimal::of(Money::from_e4(self.0.calculated_e4))
+        Decimal::amount(Money::from_e4(self.row.calculated_e4), &self.currency)
     }
 
     /// The percentage given (RATIO).
     async fn ratio(&self) -> Option<Decimal> {
-        self.0.ratio_e4.map(|e4| Decimal::of(crate::ledger::Percent::from_e4(e4)))
+        self.row
+            .ratio_e4
+            .map(|e4| Decimal::of(crate::ledger::Percent::from_e4(e4)))
     }
 
     /// The weight given (SHARES).
     async fn shares(&self) -> Option<Decimal> {
-        self.0.shares_e4.map(|e4| Decimal::of(crate::ledger::Weight::from_e4(e4)))
+        self.row
+            .shares_e4
+            .map(|e4| Decimal::of(crate::ledger::Weight::from_e4(e4)))
     }
 
     /// The amount given (EXACT), in the entry's original currency.
     async fn exact(&self) -> Option<Decimal> {
-        self.0.exact_e4.map(|e4| Decimal::of(Money::from_e4(e4)))
+        self.row
+            .exact_e4
+            .map(|e4| Decimal::amount(Money::from_e4(e4), &self.given_currency))
     }
 
     /// The signed adjustment given (ADJUSTMENT), in the entry's original currency.
     async fn adjustment(&self) -> Option<Decimal> {
-        self.0.adjustment_e4.map(|e4| Decimal::of(Money::from_e4(e4)))
+        self.row
+            .adjustment_e4
+            .map(|e4| Decimal::amount(Money::from_e4(e4), &self.given_currency))
     }
 
     /// The share before leftover units were handed out.
     async fn base(&self) -> Decimal {
-        Decimal::of(Money::from_e4(self.0.base_e4))
+        Decimal::amount(Money::from_e4(self.row.base_e4), &self.currency)
     }
 
     /// Leftover units this member received (0 or 1), by largest remainder.
     async fn remainder_units(&self) -> i32 {
-        self.0.remainder_units
+        self.row.remainder_units
     }
 
     /// The unit apportioned: the currency's minor unit, or 0.0001.
     async fn unit(&self) -> Decimal {
-        Decimal::of(Money::from_e4(self.0.unit_e4))
+        Decimal::amount(Money::from_e4(self.row.unit_e4), &self.currency)
     }
 }
 
@@ -289,7 +326,7 @@ impl EntryMirror {
 
     /// Their share, in the source's currency.
     async fn amount(&self) -> Decimal {
-        Decimal::of(Money::from_e4(self.row.amount_e4))
+        Decimal::amount(Money::from_e4(self.row.amount_e4), &self.row.currency)
     }
 
     async fn currency(&self) -> &str {
@@ -325,6 +362,8 @@ pub enum BalanceStatus {
 pub struct MemberBalance {
     seat: Uuid,
     balance: crate::ledger::Balance,
+    /// The book's currency.
+    currency: String,
 }
 
 #[Object]
@@ -335,17 +374,17 @@ impl MemberBalance {
 
     /// Everything the member paid for the book.
     async fn paid(&self) -> Decimal {
-        Decimal::of(self.balance.paid)
+        Decimal::amount(self.balance.paid, &self.currency)
     }
 
     /// The member's shares of everything.
     async fn owed(&self) -> Decimal {
-        Decimal::of(self.balance.owed)
+        Decimal::amount(self.balance.owed, &self.currency)
     }
 
     /// Above zero: the book owes the member; below zero: the member owes the book.
     async fn net(&self) -> Decimal {
-        Decimal::of(self.balance.net)
+        Decimal::amount(self.balance.net, &self.currency)
     }
 
     async fn status(&self) -> BalanceStatus {
@@ -362,18 +401,21 @@ pub async fn book_balances(
     roster: Vec<membership::Model>,
 ) -> async_graphql::Result<Vec<MemberBalance>> {
     let mut stored = balances::of_book(&state(ctx)?.db, access.book_id()).await?;
+    let currency = &access.book().currency;
+    let shown_as = |seat: Uuid, balance| MemberBalance {
+        seat,
+        balance,
+        currency: currency.clone(),
+    };
     let mut shown: Vec<MemberBalance> = roster
         .iter()
-        .map(|seat| MemberBalance {
-            seat: seat.id,
-            balance: stored.remove(&seat.id).unwrap_or_default(),
-        })
+        .map(|seat| shown_as(seat.id, stored.remove(&seat.id).unwrap_or_default()))
         .collect();
     shown.extend(
         stored
             .into_iter()
             .filter(|(_, balance)| !balance.net.is_zero())
-            .map(|(seat, balance)| MemberBalance { seat, balance }),
+            .map(|(seat, balance)| shown_as(seat, balance)),
     );
     Ok(shown)
 }
@@ -398,8 +440,16 @@ pub struct EntriesFilter {
 impl EntriesFilter {
     fn parse(&self) -> AppResult<EntryFilter> {
         Ok(EntryFilter {
-            from: self.from.as_ref().map(|d| d.parse_on("filter.from")).transpose()?,
-            to: self.to.as_ref().map(|d| d.parse_on("filter.to")).transpose()?,
+            from: self
+                .from
+                .as_ref()
+                .map(|d| d.parse_on("filter.from"))
+                .transpose()?,
+            to: self
+                .to
+                .as_ref()
+                .map(|d| d.parse_on("filter.to"))
+                .transpose()?,
             category_id: self
                 .category_id
                 .as_ref()
@@ -468,7 +518,9 @@ pub async fn entries_page(
 ) -> async_graphql::Result<Connection<EntriesCursor, Entry, EntriesTotal, EmptyFields>> {
     let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(0..=MAX_PAGE_SIZE).contains(&first) {
-        return Err(AppError::bad_input("first", format!("must be between 0 and {MAX_PAGE_SIZE}")).into());
+        return Err(
+            AppError::bad_input("first", format!("must be between 0 and {MAX_PAGE_SIZE}")).into(),
+        );
     }
     let first = usize::try_from(first).unwrap_or(0);
     let after = after
@@ -497,7 +549,10 @@ pub async fn entries_page(
     connection.edges = rows
         .into_iter()
         .map(|row| {
-            async_graphql::connection::Edge::new(OpaqueCursor(order.cursor(&row)), Entry::new(row, viewer))
+            async_graphql::connection::Edge::new(
+                OpaqueCursor(order.cursor(&row)),
+                Entry::new(row, viewer),
+            )
         })
         .collect();
     Ok(connection)
@@ -541,7 +596,10 @@ impl EntryMutation {
     ) -> async_graphql::Result<Entry> {
         let book_id = parse_id(&input.book_id, "bookId")?;
         let draft = input.entry.draft()?;
-        let key = idempotency_key.as_deref().map(IdempotencyKey::parse).transpose()?;
+        let key = idempotency_key
+            .as_deref()
+            .map(IdempotencyKey::parse)
+            .transpose()?;
         let id = entries::create(state(ctx)?, &actor(ctx)?, book_id, &draft, key.as_ref()).await?;
         current(ctx, id).await
     }
@@ -557,7 +615,14 @@ impl EntryMutation {
     ) -> async_graphql::Result<Entry> {
         let entry_id = parse_id(&id, "id")?;
         let draft = input.draft()?;
-        entries::update(state(ctx)?, &actor(ctx)?, entry_id, expected_version, &draft).await?;
+        entries::update(
+            state(ctx)?,
+            &actor(ctx)?,
+            entry_id,
+            expected_version,
+            &draft,
+        )
+        .await?;
         current(ctx, entry_id).await
     }
 

@@ -109,7 +109,8 @@ impl EntryInput {
             .currency
             .as_deref()
             .map(|code| {
-                Currency::parse(code).map_err(|error| AppError::bad_input("currency", error.to_string()))
+                Currency::parse(code)
+                    .map_err(|error| AppError::bad_input("currency", error.to_string()))
             })
             .transpose()?;
         let payers = self
@@ -155,15 +156,11 @@ impl SplitInput {
         let member = |i: usize, m: &SplitMemberInput| -> AppResult<Uuid> {
             parse_id(&m.member_id, &format!("split.members[{i}].memberId"))
         };
-        fn value<'m>(
-            i: usize,
-            m: &'m SplitMemberInput,
-        ) -> AppResult<(Uuid, &'m Decimal, String)> {
+        fn value<'m>(i: usize, m: &'m SplitMemberInput) -> AppResult<(Uuid, &'m Decimal, String)> {
             let field = format!("split.members[{i}].value");
-            let value = m
-                .value
-                .as_ref()
-                .ok_or_else(|| AppError::bad_input(&field, "this split mode needs a value for every member"))?;
+            let value = m.value.as_ref().ok_or_else(|| {
+                AppError::bad_input(&field, "this split mode needs a value for every member")
+            })?;
             let id = parse_id(&m.member_id, &format!("split.members[{i}].memberId"))?;
             Ok((id, value, field))
         }

@@ -106,9 +106,11 @@ impl InviteMutation {
         expires_in_hours: Option<i32>,
         #[graphql(desc = "How many people may join with it; no limit when not given.")]
         max_uses: Option<i32>,
-        #[graphql(desc = "A guest's seat (`Member.id`) to hand over: whoever redeems the \
+        #[graphql(
+            desc = "A guest's seat (`Member.id`) to hand over: whoever redeems the \
                           invite takes that seat, with its history and balance. Good for \
-                          one use.")]
+                          one use."
+        )]
         for_member_id: Option<ID>,
     ) -> async_graphql::Result<CreatedInvite> {
         // Explicit nulls (an unset variable) mean the defaults too.

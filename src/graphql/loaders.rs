@@ -193,7 +193,10 @@ impl Loader<SeatKey> for Batcher {
     async fn load(&self, keys: &[SeatKey]) -> LoadResult<SeatKey, Self::Value> {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
         let seats = members::seats(&self.state.db, &ids).await?;
-        Ok(seats.into_iter().map(|(id, seat)| (SeatKey(id), seat)).collect())
+        Ok(seats
+            .into_iter()
+            .map(|(id, seat)| (SeatKey(id), seat))
+            .collect())
     }
 }
 
@@ -207,7 +210,10 @@ impl Loader<CategoryKey> for Batcher {
             .all(&self.state.db)
             .await
             .map_err(AppError::from)?;
-        Ok(rows.into_iter().map(|row| (CategoryKey(row.id), row)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| (CategoryKey(row.id), row))
+            .collect())
     }
 }
 
@@ -224,7 +230,10 @@ where
 {
     let ids: Vec<Uuid> = keys.iter().map(id).collect();
     let found = fetch(ids).await?;
-    Ok(found.into_iter().map(|(id, value)| (key(id), value)).collect())
+    Ok(found
+        .into_iter()
+        .map(|(id, value)| (key(id), value))
+        .collect())
 }
 
 impl Loader<PayersKey> for Batcher {
@@ -232,9 +241,12 @@ impl Loader<PayersKey> for Batcher {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[PayersKey]) -> LoadResult<PayersKey, Self::Value> {
-        by_entry(keys, |k| k.0, PayersKey, |ids| async move {
-            query::payers_of(&self.state.db, &ids).await
-        })
+        by_entry(
+            keys,
+            |k| k.0,
+            PayersKey,
+            |ids| async move { query::payers_of(&self.state.db, &ids).await },
+        )
         .await
     }
 }
@@ -244,9 +256,12 @@ impl Loader<SharesKey> for Batcher {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[SharesKey]) -> LoadResult<SharesKey, Self::Value> {
-        by_entry(keys, |k| k.0, SharesKey, |ids| async move {
-            query::shares_of(&self.state.db, &ids).await
-        })
+        by_entry(
+            keys,
+            |k| k.0,
+            SharesKey,
+            |ids| async move { query::shares_of(&self.state.db, &ids).await },
+        )
         .await
     }
 }
@@ -256,9 +271,12 @@ impl Loader<SplitKey> for Batcher {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[SplitKey]) -> LoadResult<SplitKey, Self::Value> {
-        by_entry(keys, |k| k.0, SplitKey, |ids| async move {
-            query::splits_of(&self.state.db, &ids).await
-        })
+        by_entry(
+            keys,
+            |k| k.0,
+            SplitKey,
+            |ids| async move { query::splits_of(&self.state.db, &ids).await },
+        )
         .await
     }
 }
@@ -268,9 +286,12 @@ impl Loader<MirrorsKey> for Batcher {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[MirrorsKey]) -> LoadResult<MirrorsKey, Self::Value> {
-        by_entry(keys, |k| k.0, MirrorsKey, |ids| async move {
-            query::mirrors_of(&self.state.db, &ids).await
-        })
+        by_entry(
+            keys,
+            |k| k.0,
+            MirrorsKey,
+            |ids| async move { query::mirrors_of(&self.state.db, &ids).await },
+        )
         .await
     }
 }

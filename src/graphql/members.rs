@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::{enums::Role, membership};
 
 use crate::{
+    error::AppError,
     graphql::{
         accounts::{User, parse_id},
         books::Book,
@@ -14,7 +15,6 @@ use crate::{
         guards::BookRoleGuard,
         loaders::{forget_memberships, loaders, user},
     },
-    error::AppError,
     service::{
         books,
         members::{self, SeatRef},
@@ -137,11 +137,18 @@ impl MemberMutation {
             (Some(user_id), None) => SeatRef::User(parse_id(&user_id, "userId")?),
             (None, Some(member_id)) => SeatRef::Member(parse_id(&member_id, "memberId")?),
             _ => {
-                return Err(AppError::bad_input("memberId", "give either userId or memberId").into());
+                return Err(
+                    AppError::bad_input("memberId", "give either userId or memberId").into(),
+                );
             }
         };
-        members::remove_member(state(ctx)?, &actor(ctx)?, parse_id(&book_id, "bookId")?, seat)
-            .await?;
+        members::remove_member(
+            state(ctx)?,
+            &actor(ctx)?,
+            parse_id(&book_id, "bookId")?,
+            seat,
+        )
+        .await?;
         forget_memberships(loaders(ctx)?);
         Ok(true)
     }
@@ -156,9 +163,13 @@ impl MemberMutation {
         book_id: ID,
         name: String,
     ) -> async_graphql::Result<Member> {
-        let guest =
-            members::add_guest(state(ctx)?, &actor(ctx)?, parse_id(&book_id, "bookId")?, &name)
-                .await?;
+        let guest = members::add_guest(
+            state(ctx)?,
+            &actor(ctx)?,
+            parse_id(&book_id, "bookId")?,
+            &name,
+        )
+        .await?;
         forget_memberships(loaders(ctx)?);
         Ok(Member(guest))
     }

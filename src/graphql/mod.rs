@@ -22,8 +22,8 @@ pub mod loaders;
 pub mod members;
 mod mutation;
 pub mod policy;
-mod scalars;
 mod query;
+mod scalars;
 
 use async_graphql::{EmptySubscription, Schema};
 

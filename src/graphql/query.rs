@@ -8,7 +8,13 @@ use crate::graphql::{
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(SystemQuery, AccountQuery, BookQuery, CategoryQuery, EntryQuery);
+pub struct QueryRoot(
+    SystemQuery,
+    AccountQuery,
+    BookQuery,
+    CategoryQuery,
+    EntryQuery,
+);
 
 /// Facts about the server itself.
 #[derive(Default)]

@@ -48,6 +48,15 @@ impl Decimal {
         Decimal(Typed::Text(value.to_string()))
     }
 
+    /// Output: `amount` with at least its currency's minor digits (`"100.00"` TWD, `"100"`
+    /// JPY), more only when it has them. Exact: never rounded.
+    pub fn amount(amount: Money, currency: &str) -> Self {
+        match crate::ledger::Currency::parse(currency) {
+            Ok(currency) => Decimal(Typed::Text(amount.format(currency))),
+            Err(_) => Decimal::of(amount),
+        }
+    }
+
     fn text(&self, field: &str) -> AppResult<&str> {
         match &self.0 {
             Typed::Text(text) => Ok(text),
@@ -65,7 +74,9 @@ impl Decimal {
     ) -> AppResult<T> {
         self.text(field)?
             .parse()
-            .map_err(|error: crate::ledger::MoneyError| AppError::bad_input(field, error.to_string()))
+            .map_err(|error: crate::ledger::MoneyError| {
+                AppError::bad_input(field, error.to_string())
+            })
     }
 
     pub fn money(&self, field: &str) -> AppResult<Money> {
@@ -83,7 +94,9 @@ impl Decimal {
     pub fn rate(&self, field: &str) -> AppResult<Rate> {
         self.text(field)?
             .parse()
-            .map_err(|error: crate::ledger::RateError| AppError::bad_input(field, error.to_string()))
+            .map_err(|error: crate::ledger::RateError| {
+                AppError::bad_input(field, error.to_string())
+            })
     }
 }
 

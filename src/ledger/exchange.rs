@@ -168,7 +168,11 @@ mod tests {
     #[test]
     fn converted_parts_add_up_to_the_converted_total() {
         let usd = Currency::parse("USD").expect("USD");
-        let (a, b, c) = (EntryId::from_u128(1), EntryId::from_u128(2), EntryId::from_u128(3));
+        let (a, b, c) = (
+            EntryId::from_u128(1),
+            EntryId::from_u128(2),
+            EntryId::from_u128(3),
+        );
         let parts = [
             (a, Money::from_e4(33_333)),
             (b, Money::from_e4(33_333)),

@@ -109,7 +109,10 @@ fn stored(row: &member_balance::Model) -> AppResult<Balance> {
 }
 
 /// The stored balances of each seat of `book_id` that has a row.
-pub async fn of_book(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<BTreeMap<Uuid, Balance>> {
+pub async fn of_book(
+    db: &impl ConnectionTrait,
+    book_id: Uuid,
+) -> AppResult<BTreeMap<Uuid, Balance>> {
     member_balance::Entity::find()
         .filter(member_balance::Column::BookId.eq(book_id))
         .all(db)
@@ -144,7 +147,9 @@ pub async fn effects(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<Vec<
         .await?;
     for payer in payers {
         if let Some(effect) = effects.get_mut(&payer.entry_id) {
-            effect.payers.push((payer.member_id, Money::from_e4(payer.amount_e4)));
+            effect
+                .payers
+                .push((payer.member_id, Money::from_e4(payer.amount_e4)));
         }
     }
     let allocations = allocation::Entity::find()

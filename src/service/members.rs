@@ -36,7 +36,6 @@ use crate::{
     auth::pii::aad,
     error::{AppError, AppResult},
     service::unit_of_work::UnitOfWork,
-    text::Name,
     service::{
         Actor,
         access::{self, LockedBook, WriteAccess},
@@ -45,6 +44,7 @@ use crate::{
         now,
     },
     state::AppState,
+    text::Name,
 };
 
 /// Longest guest name, in characters.
@@ -330,7 +330,9 @@ pub async fn add_guest(
         user_id: Set(None),
         role: Set(Role::Reader),
         guest_name_ciphertext: Set(Some(sealed.ciphertext)),
-        guest_name_key_id: Set(Some(i16::try_from(sealed.key_id).map_err(AppError::internal)?)),
+        guest_name_key_id: Set(Some(
+            i16::try_from(sealed.key_id).map_err(AppError::internal)?,
+        )),
         guest_name_index: Set(Some(guest_name_index(state, book_id, &name).to_vec())),
         joined_at: Set(at),
         updated_at: Set(at),

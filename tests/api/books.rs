@@ -89,7 +89,9 @@ pub async fn owners(app: &TestApp, book_id: &str) -> (u64, bool) {
         .await
         .unwrap()
         .unwrap();
-    let consistent = owners.iter().all(|owner| owner.user_id == Some(book.owner_id));
+    let consistent = owners
+        .iter()
+        .all(|owner| owner.user_id == Some(book.owner_id));
     (owners.len() as u64, consistent)
 }
 

@@ -44,7 +44,11 @@ async fn the_database_is_configured_for_a_server_and_durable() {
 async fn store_and_reload(app: &TestApp, amount: Money) -> Money {
     let alice = app.register("Alice").await;
     let books = app
-        .gql_user(&alice, "{ books(kind: PERSONAL) { nodes { id } } }", json!({}))
+        .gql_user(
+            &alice,
+            "{ books(kind: PERSONAL) { nodes { id } } }",
+            json!({}),
+        )
         .await;
     let book_id = books["data"]["books"]["nodes"][0]["id"].clone();
     let created = app

@@ -96,7 +96,9 @@ impl EntryDraft {
 }
 
 fn pairs<V: std::fmt::Display>(list: &[(Uuid, V)]) -> Vec<(Uuid, String)> {
-    list.iter().map(|(seat, value)| (*seat, value.to_string())).collect()
+    list.iter()
+        .map(|(seat, value)| (*seat, value.to_string()))
+        .collect()
 }
 
 /// An entry whose new version the change produced (for the events after commit).
@@ -166,7 +168,15 @@ pub async fn create(
     .insert(txn)
     .await?;
     let changed = write_money(txn, &row, &plan, None, at).await?;
-    record(txn, &access, Action::EntryCreated, &row, None, Some(snapshot(&row, &plan))).await?;
+    record(
+        txn,
+        &access,
+        Action::EntryCreated,
+        &row,
+        None,
+        Some(snapshot(&row, &plan)),
+    )
+    .await?;
     publish(&mut work, changed);
     work.commit(state).await?;
     Ok(entry_id)
@@ -185,7 +195,9 @@ pub async fn update(
     let txn = work.txn();
     let (access, before) = editable(txn, actor, entry_id).await?;
     if before.deleted_at.is_some() {
-        return Err(AppError::conflict("this entry is deleted; restore it first"));
+        return Err(AppError::conflict(
+            "this entry is deleted; restore it first",
+        ));
     }
     check_category(txn, before.book_id, draft.category_id).await?;
     let plan = plan::plan(entry_id, &book_facts(txn, &access).await?, draft)?;
@@ -195,7 +207,15 @@ pub async fn update(
     let changed = write_money(txn, &row, &plan, Some(&old), at).await?;
     let after_snapshot = snapshot(&row, &plan);
     let (before_diff, after_diff) = diff(&before_snapshot, &after_snapshot);
-    record(txn, &access, Action::EntryUpdated, &row, Some(before_diff), Some(after_diff)).await?;
+    record(
+        txn,
+        &access,
+        Action::EntryUpdated,
+        &row,
+        Some(before_diff),
+        Some(after_diff),
+    )
+    .await?;
     publish(&mut work, changed);
     work.commit(state).await
 }
@@ -254,7 +274,15 @@ async fn set_deleted(
         (Action::EntryRestored, json!({ "deleted": false }))
     };
     let state_before = json!({ "deleted": !deleted });
-    record(txn, &access, action, &row, Some(state_before), Some(state_after)).await?;
+    record(
+        txn,
+        &access,
+        action,
+        &row,
+        Some(state_before),
+        Some(state_after),
+    )
+    .await?;
     publish(&mut work, changed);
     work.commit(state).await
 }
@@ -449,7 +477,9 @@ fn snapshot(row: &entry::Model, plan: &Plan) -> Value {
     describe(
         row,
         plan.payers.iter().copied(),
-        plan.shares.iter().map(|share| (share.allocation.member, share.allocation.amount)),
+        plan.shares
+            .iter()
+            .map(|share| (share.allocation.member, share.allocation.amount)),
         Some(plan.mode),
     )
 }

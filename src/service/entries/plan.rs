@@ -20,9 +20,7 @@ use uuid::Uuid;
 use super::EntryDraft;
 use crate::{
     error::{AppError, AppResult},
-    ledger::{
-        self, Allocation, Currency, EntryEffect, Money, Rate, SplitRule, fields,
-    },
+    ledger::{self, Allocation, Currency, EntryEffect, Money, Rate, SplitRule, fields},
 };
 
 /// What the book contributes to planning an entry.
@@ -244,7 +242,10 @@ mod tests {
     #[test]
     fn by_default_the_writer_pays_and_everyone_shares_equally() {
         let plan = plan(seat(9), &book(BookKind::Split), &draft("100.00")).expect("plans");
-        assert_eq!(plan.payers, vec![(seat(1), "100.00".parse().expect("money"))]);
+        assert_eq!(
+            plan.payers,
+            vec![(seat(1), "100.00".parse().expect("money"))]
+        );
         assert_eq!(plan.mode, SplitMode::Equal);
         let total = Money::checked_sum(plan.shares.iter().map(|s| s.allocation.amount));
         assert_eq!(total, Ok(plan.amount));

@@ -107,9 +107,11 @@ impl Order {
             } else {
                 Expr::col(column).gt(value.clone())
             };
-            Condition::any()
-                .add(beyond)
-                .add(Condition::all().add(Expr::col(column).eq(value)).add(id_after(cursor.id)))
+            Condition::any().add(beyond).add(
+                Condition::all()
+                    .add(Expr::col(column).eq(value))
+                    .add(id_after(cursor.id)),
+            )
         };
         match (self, cursor.key) {
             (Order::OccurredOnDesc | Order::OccurredOnAsc, SortKey::Date(date)) => {
@@ -118,7 +120,9 @@ impl Order {
             (Order::AmountDesc | Order::AmountAsc, SortKey::Amount(amount)) => {
                 Ok(keyed(entry::Column::AmountE4, amount.into()))
             }
-            (Order::CreatedAtDesc, SortKey::Created) => Ok(Condition::all().add(id_after(cursor.id))),
+            (Order::CreatedAtDesc, SortKey::Created) => {
+                Ok(Condition::all().add(id_after(cursor.id)))
+            }
             _ => Err(AppError::bad_input(
                 "after",
                 "this cursor belongs to another order; start again without it",

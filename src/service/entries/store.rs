@@ -101,7 +101,10 @@ async fn delete_children(db: &impl ConnectionTrait, entry_id: Uuid) -> AppResult
 }
 
 /// What `row` contributes to its book's balances, from its stored payers and allocations.
-pub async fn stored_effect(db: &impl ConnectionTrait, row: &entry::Model) -> AppResult<EntryEffect> {
+pub async fn stored_effect(
+    db: &impl ConnectionTrait,
+    row: &entry::Model,
+) -> AppResult<EntryEffect> {
     let payers = entry_payer::Entity::find()
         .filter(entry_payer::Column::EntryId.eq(row.id))
         .all(db)
