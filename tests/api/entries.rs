@@ -40,3 +40,494 @@ async fn a_hundred_split_equally_among_three_sums_exactly_and_nets_to_zero() {
     let alice_net = net_of(&balances, &seats[0]);
     assert!(alice_net == "66.67" || alice_net == "66.66", "{balances:?}");
 }
+
+/// The amounts of an entry's allocations, keyed by seat id.
+fn shares_by_seat(entry: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    entry["split"]["allocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["member"]["id"].as_str().unwrap().to_owned(),
+                a["amount"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_split_mode_apportions_exactly_and_leaves_out_who_is_not_listed() {
+    let app = TestApp::spawn().await;
+    let (alice, bob, carol) = (
+        app.register("Alice").await,
+        app.register("Bob").await,
+        app.register("Carol").await,
+    );
+    let (book, s) = split_book(&app, &alice, &[&bob, &carol], "TWD").await;
+    let entry = |split: serde_json::Value| {
+        json!({ "bookId": book, "amount": "90.00", "occurredOn": "2026-11-20",
+                "description": "Groceries", "split": split })
+    };
+
+    // EQUAL among the listed members only: Carol is excluded (seed 003).
+    let equal = create_entry(
+        &app,
+        &alice,
+        entry(json!({ "mode": "EQUAL", "members": [{ "memberId": s[0] }, { "memberId": s[1] }] })),
+    )
+    .await;
+    let shares = shares_by_seat(&equal);
+    assert_eq!(shares.len(), 2);
+    assert_eq!(shares[&s[0]], "45.00");
+    assert_eq!(shares[&s[1]], "45.00");
+
+    let ratio = create_entry(
+        &app,
+        &alice,
+        entry(json!({ "mode": "RATIO", "members": [
+            { "memberId": s[0], "value": "50" },
+            { "memberId": s[1], "value": "33.3333" },
+            { "memberId": s[2], "value": "16.6667" } ] })),
+    )
+    .await;
+    let shares = shares_by_seat(&ratio);
+    assert_eq!(shares[&s[0]], "45.00");
+    assert_eq!(shares[&s[1]], "30.00");
+    assert_eq!(shares[&s[2]], "15.00");
+    assert_eq!(ratio["split"]["allocations"][1]["ratio"], "33.3333");
+
+    let weights = create_entry(
+        &app,
+        &alice,
+        entry(json!({ "mode": "SHARES", "members": [
+            { "memberId": s[0], "value": "1" }, { "memberId": s[1], "value": "2" } ] })),
+    )
+    .await;
+    let shares = shares_by_seat(&weights);
+    assert_eq!(
+        (shares[&s[0]].as_str(), shares[&s[1]].as_str()),
+        ("30.00", "60.00")
+    );
+
+    let exact = create_entry(
+        &app,
+        &alice,
+        entry(json!({ "mode": "EXACT", "members": [
+            { "memberId": s[0], "value": "10.01" }, { "memberId": s[1], "value": "0" },
+            { "memberId": s[2], "value": "79.99" } ] })),
+    )
+    .await;
+    let shares = shares_by_seat(&exact);
+    assert_eq!(shares[&s[2]], "79.99");
+    assert_eq!(shares[&s[1]], "0.00");
+
+    // ADJUSTMENT: Bob had a 15.00 extra; the remaining 75.00 is shared equally.
+    let adjusted = create_entry(
+        &app,
+        &alice,
+        entry(json!({ "mode": "ADJUSTMENT", "members": [
+            { "memberId": s[0], "value": "0" }, { "memberId": s[1], "value": "15" },
+            { "memberId": s[2], "value": "-3" } ] })),
+    )
+    .await;
+    let shares = shares_by_seat(&adjusted);
+    assert_eq!(shares[&s[0]], "26.00");
+    assert_eq!(shares[&s[1]], "41.00");
+    assert_eq!(shares[&s[2]], "23.00");
+
+    let balances = balances(&app, &alice, &book).await;
+    assert_eq!(sum_of_nets(&balances), 0);
+}
+
+#[tokio::test]
+async fn several_payers_pay_exactly_the_amount() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, s) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let entry = create_entry(
+        &app,
+        &alice,
+        json!({ "bookId": book, "amount": "100", "occurredOn": "2026-11-20",
+                "description": "Hotel",
+                "payers": [{ "memberId": s[0], "amount": "70" }, { "memberId": s[1], "amount": "30" }] }),
+    )
+    .await;
+    assert_eq!(entry["payers"].as_array().unwrap().len(), 2);
+    let balances = balances(&app, &alice, &book).await;
+    assert_eq!(net_of(&balances, &s[0]), "20.00");
+    assert_eq!(net_of(&balances, &s[1]), "-20.00");
+
+    // Payers that do not add up are refused, naming the field, and nothing is written.
+    let before = app.count("entries", "source_entry_id IS NULL").await;
+    let response = mutate(
+        &app,
+        &alice,
+        CREATE_ENTRY,
+        json!({ "input": { "bookId": book, "amount": "100", "occurredOn": "2026-11-20",
+                "description": "Hotel",
+                "payers": [{ "memberId": s[0], "amount": "70" }, { "memberId": s[1], "amount": "29.99" }] } }),
+    )
+    .await;
+    assert_refused(&response, "BAD_USER_INPUT", Some("payers"));
+    assert_eq!(
+        app.count("entries", "source_entry_id IS NULL").await,
+        before
+    );
+}
+
+#[tokio::test]
+async fn another_currency_needs_a_rate_and_keeps_the_original() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, s) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let input = json!({ "bookId": book, "amount": "10.00", "currency": "USD",
+                        "occurredOn": "2026-11-20", "description": "Taxi in Tokyo" });
+    let response = mutate(
+        &app,
+        &alice,
+        CREATE_ENTRY,
+        json!({ "input": input.clone() }),
+    )
+    .await;
+    assert_refused(&response, "BAD_USER_INPUT", Some("exchangeRate"));
+
+    let mut with_rate = input;
+    with_rate["exchangeRate"] = json!("31.3333");
+    let entry = create_entry(&app, &alice, with_rate).await;
+    assert_eq!(entry["currency"], "TWD");
+    assert_eq!(entry["amount"], "313.333");
+    assert_eq!(entry["originalAmount"], "10.00");
+    assert_eq!(entry["originalCurrency"], "USD");
+    assert_eq!(entry["exchangeRate"], "31.3333");
+    let shares = shares_by_seat(&entry);
+    let total: i64 = shares
+        .values()
+        .map(|amount| amount.parse::<tally::ledger::Money>().unwrap().e4())
+        .sum();
+    assert_eq!(total, 3_133_330, "{shares:?}");
+    let balances = balances(&app, &alice, &book).await;
+    assert_eq!(sum_of_nets(&balances), 0);
+    assert_ne!(net_of(&balances, &s[1]), "0.00");
+}
+
+#[tokio::test]
+async fn a_stale_version_is_a_conflict_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, _) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let entry = create_entry(
+        &app,
+        &alice,
+        json!({ "bookId": book, "amount": "50", "occurredOn": "2026-11-20", "description": "Lunch" }),
+    )
+    .await;
+    let id = entry["id"].as_str().unwrap();
+    let edit = |amount: &str, version: i64| {
+        json!({ "id": id, "version": version, "input": {
+            "amount": amount, "occurredOn": "2026-11-21", "description": "Lunch, edited" } })
+    };
+    let updated = mutate(&app, &alice, UPDATE_ENTRY, edit("60", 1)).await;
+    assert_eq!(updated["data"]["updateEntry"]["version"], 2, "{updated}");
+    assert_eq!(updated["data"]["updateEntry"]["amount"], "60.00");
+
+    let before = balances(&app, &alice, &book).await;
+    let stale = mutate(&app, &alice, UPDATE_ENTRY, edit("70", 1)).await;
+    assert_refused(&stale, "CONFLICT", None);
+    assert_eq!(stale["errors"][0]["extensions"]["currentVersion"], 2);
+    let stale_delete = mutate(
+        &app,
+        &alice,
+        DELETE_ENTRY,
+        json!({ "id": id, "version": 1 }),
+    )
+    .await;
+    assert_refused(&stale_delete, "CONFLICT", None);
+    assert_eq!(balances(&app, &alice, &book).await, before);
+    let read = app
+        .gql_user(
+            &alice,
+            "query($id: ID!) { entry(id: $id) { amount version deletedAt } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(read["data"]["entry"]["amount"], "60.00");
+    assert_eq!(read["data"]["entry"]["version"], 2);
+    assert!(read["data"]["entry"]["deletedAt"].is_null());
+
+    // Delete and restore each move the version on, and the balances with them.
+    let deleted = mutate(
+        &app,
+        &alice,
+        DELETE_ENTRY,
+        json!({ "id": id, "version": 2 }),
+    )
+    .await;
+    assert_eq!(deleted["data"]["deleteEntry"]["version"], 3, "{deleted}");
+    assert!(
+        balances(&app, &alice, &book)
+            .await
+            .iter()
+            .all(|b| b["net"] == "0.00")
+    );
+    let restored = mutate(&app, &alice, RESTORE_ENTRY, json!({ "id": id })).await;
+    assert_eq!(restored["data"]["restoreEntry"]["version"], 4, "{restored}");
+    assert_eq!(balances(&app, &alice, &book).await, before);
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_writes_once() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, _) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let input = json!({ "bookId": book, "amount": "12.34", "occurredOn": "2026-11-20",
+                        "description": "Coffee" });
+    let first = mutate(
+        &app,
+        &alice,
+        CREATE_ENTRY,
+        json!({ "input": input, "key": "coffee-1" }),
+    )
+    .await;
+    let again = mutate(
+        &app,
+        &alice,
+        CREATE_ENTRY,
+        json!({ "input": input, "key": "coffee-1" }),
+    )
+    .await;
+    assert_eq!(
+        first["data"]["createEntry"]["id"], again["data"]["createEntry"]["id"],
+        "{again}"
+    );
+    assert_eq!(app.count("entries", "source_entry_id IS NULL").await, 1);
+
+    let mut other = input.clone();
+    other["amount"] = json!("12.35");
+    let reused = mutate(
+        &app,
+        &alice,
+        CREATE_ENTRY,
+        json!({ "input": other, "key": "coffee-1" }),
+    )
+    .await;
+    assert_refused(&reused, "CONFLICT", None);
+    // Another user's key is another key.
+    let bobs = mutate(
+        &app,
+        &bob,
+        CREATE_ENTRY,
+        json!({ "input": input, "key": "coffee-1" }),
+    )
+    .await;
+    assert_ne!(
+        bobs["data"]["createEntry"]["id"],
+        first["data"]["createEntry"]["id"]
+    );
+    assert_eq!(app.count("entries", "source_entry_id IS NULL").await, 2);
+
+    // Eight racing requests with one key: one entry, and all eight answer with it.
+    let racing = json!({ "input": input, "key": "coffee-race" });
+    let document = with_fields(CREATE_ENTRY);
+    let answers = futures_util::future::join_all(
+        (0..8).map(|_| app.gql_user(&alice, &document, racing.clone())),
+    )
+    .await;
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|answer| {
+            answer["data"]["createEntry"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a racing request failed: {answer}"))
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "{answers:?}");
+    assert_eq!(app.count("entries", "source_entry_id IS NULL").await, 3);
+    assert_books_balance(&app).await;
+}
+
+#[tokio::test]
+async fn mirrors_follow_their_source_and_cannot_be_changed_directly() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, s) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let bob_personal = personal_book(&app, &bob).await;
+    let entry = create_entry(
+        &app,
+        &alice,
+        json!({ "bookId": book, "amount": "80", "occurredOn": "2026-11-20", "description": "Museum" }),
+    )
+    .await;
+    let id = entry["id"].as_str().unwrap();
+    assert_eq!(entry["mirrors"].as_array().unwrap().len(), 2, "{entry}");
+    let mirror_page = |viewer| {
+        let app = &app;
+        let book = bob_personal.clone();
+        async move {
+            let response = app
+                .gql_user(
+                    viewer,
+                    "query($id: ID!) { book(id: $id) { entries { totalCount nodes { id amount isMirror sourceEntryId version } } } }",
+                    json!({ "id": book }),
+                )
+                .await;
+            response["data"]["book"]["entries"].clone()
+        }
+    };
+    let page = mirror_page(&bob).await;
+    assert_eq!(page["totalCount"], 1, "{page}");
+    assert_eq!(page["nodes"][0]["amount"], "40.00");
+    assert_eq!(page["nodes"][0]["isMirror"], true);
+    assert_eq!(page["nodes"][0]["sourceEntryId"], id);
+    let mirror_id = page["nodes"][0]["id"].as_str().unwrap().to_owned();
+    // Only Bob sees his mirror's id from the source.
+    let bobs_view = app
+        .gql_user(
+            &bob,
+            "query($id: ID!) { entry(id: $id) { mirrors { entry { id } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let visible: Vec<_> = bobs_view["data"]["entry"]["mirrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| !m["entry"].is_null())
+        .collect();
+    assert_eq!(visible.len(), 1, "{bobs_view}");
+
+    // An edit moves the mirror; leaving Bob out removes it; delete and restore follow.
+    let edit = json!({ "id": id, "version": 1, "input": { "amount": "100", "occurredOn": "2026-11-20",
+        "description": "Museum", "split": { "mode": "EXACT", "members": [
+            { "memberId": s[0], "value": "30" }, { "memberId": s[1], "value": "70" } ] } } });
+    mutate(&app, &alice, UPDATE_ENTRY, edit).await;
+    assert_eq!(mirror_page(&bob).await["nodes"][0]["amount"], "70.00");
+    let alone = json!({ "id": id, "version": 2, "input": { "amount": "100", "occurredOn": "2026-11-20",
+        "description": "Museum", "split": { "mode": "EQUAL", "members": [{ "memberId": s[0] }] } } });
+    mutate(&app, &alice, UPDATE_ENTRY, alone).await;
+    assert_eq!(mirror_page(&bob).await["totalCount"], 0);
+    let back = json!({ "id": id, "version": 3, "input": { "amount": "100", "occurredOn": "2026-11-20",
+        "description": "Museum" } });
+    mutate(&app, &alice, UPDATE_ENTRY, back).await;
+    assert_eq!(mirror_page(&bob).await["totalCount"], 1);
+    mutate(
+        &app,
+        &alice,
+        DELETE_ENTRY,
+        json!({ "id": id, "version": 4 }),
+    )
+    .await;
+    assert_eq!(mirror_page(&bob).await["totalCount"], 0);
+    mutate(&app, &alice, RESTORE_ENTRY, json!({ "id": id })).await;
+    let page = mirror_page(&bob).await;
+    assert_eq!(page["totalCount"], 1);
+    assert_eq!(
+        page["nodes"][0]["id"],
+        mirror_id.as_str(),
+        "a mirror keeps its id"
+    );
+
+    // A mirror is read-only, even for the owner of its book.
+    let version = page["nodes"][0]["version"].as_i64().unwrap();
+    let response = mutate(
+        &app,
+        &bob,
+        DELETE_ENTRY,
+        json!({ "id": mirror_id, "version": version }),
+    )
+    .await;
+    assert_refused(&response, "FORBIDDEN", None);
+    // The personal book's balance moves paid and owed, never net.
+    let personal = balances(&app, &bob, &bob_personal).await;
+    assert_eq!(personal[0]["net"], "0.00");
+    assert_eq!(personal[0]["paid"], "50.00");
+}
+
+#[tokio::test]
+async fn a_guest_pays_and_shares_then_a_new_user_claims_the_seat() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let (book, s) = split_book(&app, &alice, &[], "TWD").await;
+    let guest = app
+        .gql_user(
+            &alice,
+            "mutation($b: ID!) { addGuest(bookId: $b, name: \"Grandpa Joe\") { id name isGuest user { id } role } }",
+            json!({ "b": book }),
+        )
+        .await;
+    let guest = guest["data"]["addGuest"].clone();
+    assert_eq!(guest["isGuest"], true, "{guest}");
+    assert_eq!(guest["name"], "Grandpa Joe");
+    assert!(guest["user"].is_null());
+    let seat = guest["id"].as_str().unwrap().to_owned();
+    let twin = app
+        .gql_user(
+            &alice,
+            "mutation($b: ID!) { addGuest(bookId: $b, name: \"grandpa joe\") { id } }",
+            json!({ "b": book }),
+        )
+        .await;
+    assert_refused(&twin, "CONFLICT", None);
+
+    // The guest paid for a dinner shared by both; Alice paid for a taxi shared by both.
+    create_entry(
+        &app,
+        &alice,
+        json!({ "bookId": book, "amount": "90", "occurredOn": "2026-11-20", "description": "Dinner",
+                "payers": [{ "memberId": seat, "amount": "90" }] }),
+    )
+    .await;
+    create_entry(
+        &app,
+        &alice,
+        json!({ "bookId": book, "amount": "30", "occurredOn": "2026-11-21", "description": "Taxi" }),
+    )
+    .await;
+    let before = balances(&app, &alice, &book).await;
+    assert_eq!(net_of(&before, &seat), "30.00");
+    assert_eq!(net_of(&before, &s[0]), "-30.00");
+
+    // An invite for the seat: the new user takes it over, history and balance included.
+    let invite = app
+        .gql_user(
+            &alice,
+            "mutation($b: ID!, $m: ID) { createInvite(bookId: $b, role: WRITER, forMemberId: $m) { code invite { maxUses } } }",
+            json!({ "b": book, "m": seat }),
+        )
+        .await;
+    assert_eq!(
+        invite["data"]["createInvite"]["invite"]["maxUses"], 1,
+        "{invite}"
+    );
+    let code = invite["data"]["createInvite"]["code"].as_str().unwrap();
+    let joe = app.register("Joe").await;
+    let joined = app
+        .gql_user(
+            &joe,
+            "mutation($c: String!) { joinBook(code: $c) { id } }",
+            json!({ "c": code }),
+        )
+        .await;
+    assert!(joined["data"]["joinBook"].is_object(), "{joined}");
+    assert_books_balance(&app).await;
+    let members = seats(&app, &joe, &book).await;
+    assert_eq!(members.len(), 2, "no second membership: {members:?}");
+    let claimed = members.iter().find(|m| m["id"] == seat.as_str()).unwrap();
+    assert_eq!(claimed["isGuest"], false);
+    assert_eq!(claimed["user"]["id"], joe.id.as_str());
+    assert_eq!(claimed["name"], "Joe");
+    let after = balances(&app, &joe, &book).await;
+    assert_eq!(net_of(&after, &seat), "30.00");
+
+    // Joe's personal book now holds the mirrors of the seat's two shares.
+    let personal = personal_book(&app, &joe).await;
+    let page = app
+        .gql_user(&joe, "query($id: ID!) { book(id: $id) { entries(orderBy: OCCURRED_ON_ASC) { totalCount nodes { description amount isMirror } } } }", json!({ "id": personal }))
+        .await;
+    let entries = &page["data"]["book"]["entries"];
+    assert_eq!(entries["totalCount"], 2, "{page}");
+    assert_eq!(entries["nodes"][0]["description"], "Dinner");
+    assert_eq!(entries["nodes"][0]["amount"], "45.00");
+    assert_eq!(entries["nodes"][1]["amount"], "15.00");
+}
