@@ -21,8 +21,8 @@ use crate::{
         context::{actor, state},
         entry_input::{CreateEntryInput, EntryInput, EntryKind, SplitMode},
         loaders::{
-            CategoryKey, MirrorsKey, PayersKey, SeatKey, SharesKey, SplitKey, forget_entries,
-            loaders, user,
+            CategoryKey, MirrorsKey, PayersKey, SeatKey, SharesKey, SplitKey, UserKey,
+            forget_entries, loaders, user,
         },
         members::Member,
         scalars::{Date, Decimal},
@@ -537,6 +537,7 @@ pub async fn entries_page(
     let mut rows = query::page(&state(ctx)?.db, access, &filter, order, after, fetch).await?;
     let has_next_page = rows.len() > first;
     rows.truncate(first);
+    prefetch(ctx, &rows).await?;
     let viewer = access.actor().user_id;
     let mut connection = Connection::with_additional_fields(
         after.is_some(),
@@ -556,6 +557,58 @@ pub async fn entries_page(
         })
         .collect();
     Ok(connection)
+}
+
+/// Loads, in one batch per kind, every part of the page's entries the document selects, so
+/// resolving them later costs no statement. (Left to the loaders' timing, a large page could
+/// spill into a second batch whenever resolving it outlasts the batching delay.)
+async fn prefetch(ctx: &Context<'_>, rows: &[entry::Model]) -> async_graphql::Result<()> {
+    let look = ctx.look_ahead();
+    let selects = |field: &str| {
+        look.field("nodes").field(field).exists()
+            || look.field("edges").field("node").field(field).exists()
+    };
+    let loaders = loaders(ctx)?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut seats: Vec<Uuid> = Vec::new();
+    let mut mirrors: Vec<Uuid> = Vec::new();
+    if selects("mirrors") {
+        let found = loaders
+            .load_many(ids.iter().copied().map(MirrorsKey))
+            .await?;
+        mirrors.extend(found.values().flatten().map(|mirror| mirror.id));
+    }
+    if selects("payers") || !mirrors.is_empty() {
+        let keys = ids.iter().chain(&mirrors).copied().map(PayersKey);
+        let found = loaders.load_many(keys).await?;
+        seats.extend(found.values().flatten().map(|payer| payer.member_id));
+    }
+    if selects("split") {
+        loaders.load_many(ids.iter().copied().map(SplitKey)).await?;
+        let found = loaders
+            .load_many(ids.iter().copied().map(SharesKey))
+            .await?;
+        seats.extend(found.values().flatten().map(|share| share.member_id));
+    }
+    let mut users: Vec<Uuid> = Vec::new();
+    if !seats.is_empty() {
+        let found = loaders.load_many(seats.into_iter().map(SeatKey)).await?;
+        users.extend(found.values().filter_map(|seat| seat.user_id));
+    }
+    if selects("creator") {
+        users.extend(rows.iter().map(|row| row.creator_id));
+    }
+    if !users.is_empty() {
+        loaders.load_many(users.into_iter().map(UserKey)).await?;
+    }
+    if selects("category") {
+        let categories = rows
+            .iter()
+            .filter_map(|row| row.category_id)
+            .map(CategoryKey);
+        loaders.load_many(categories).await?;
+    }
+    Ok(())
 }
 
 #[derive(Default)]

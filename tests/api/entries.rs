@@ -531,3 +531,450 @@ async fn a_guest_pays_and_shares_then_a_new_user_claims_the_seat() {
     assert_eq!(entries["nodes"][0]["amount"], "45.00");
     assert_eq!(entries["nodes"][1]["amount"], "15.00");
 }
+
+/// Bad input of every kind is BAD_USER_INPUT naming its field, and writes nothing.
+#[tokio::test]
+async fn bad_input_names_its_field_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, s) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let (other_book, _) = split_book(&app, &bob, &[], "TWD").await;
+    let stranger_seat = seats(&app, &bob, &other_book).await[0]["id"].clone();
+    let deleted_category = app
+        .gql_user(
+            &alice,
+            "mutation($b: ID!) { createCategory(bookId: $b, name: \"Old\") { id } }",
+            json!({ "b": book }),
+        )
+        .await["data"]["createCategory"]["id"]
+        .clone();
+    let gone = app
+        .gql_user(
+            &alice,
+            "mutation($id: ID!) { deleteCategory(id: $id) { id } }",
+            json!({ "id": deleted_category }),
+        )
+        .await;
+    assert!(gone["errors"].is_null(), "{gone}");
+    let valid = json!({ "bookId": book, "amount": "10.00", "occurredOn": "2026-11-20",
+                        "description": "Valid" });
+    let with = |field: &str, value: serde_json::Value| {
+        let mut input = valid.clone();
+        input[field] = value;
+        input
+    };
+    let cases = [
+        ("a JSON number", with("amount", json!(10.5)), "amount"),
+        ("five decimals", with("amount", json!("10.00001")), "amount"),
+        ("zero", with("amount", json!("0")), "amount"),
+        ("negative", with("amount", json!("-5")), "amount"),
+        ("an exponent", with("amount", json!("1e3")), "amount"),
+        (
+            "payers not summing",
+            with("payers", json!([{ "memberId": s[0], "amount": "9.99" }])),
+            "payers",
+        ),
+        (
+            "a payer as a number",
+            with("payers", json!([{ "memberId": s[0], "amount": 10 }])),
+            "payers[0].amount",
+        ),
+        (
+            "exact not summing",
+            with(
+                "split",
+                json!({ "mode": "EXACT", "members": [
+                { "memberId": s[0], "value": "5" }, { "memberId": s[1], "value": "4.99" } ] }),
+            ),
+            "split",
+        ),
+        (
+            "ratios not 100",
+            with(
+                "split",
+                json!({ "mode": "RATIO", "members": [
+                { "memberId": s[0], "value": "50" }, { "memberId": s[1], "value": "49.9999" } ] }),
+            ),
+            "split",
+        ),
+        (
+            "a value missing",
+            with(
+                "split",
+                json!({ "mode": "SHARES", "members": [{ "memberId": s[0] }] }),
+            ),
+            "split.members[0].value",
+        ),
+        (
+            "a non-member in the split",
+            with(
+                "split",
+                json!({ "mode": "EQUAL", "members": [{ "memberId": stranger_seat }] }),
+            ),
+            "split",
+        ),
+        (
+            "a non-member paying",
+            with(
+                "payers",
+                json!([{ "memberId": stranger_seat, "amount": "10" }]),
+            ),
+            "payers",
+        ),
+        (
+            "an unknown category",
+            with("categoryId", json!(uuid::Uuid::new_v4())),
+            "categoryId",
+        ),
+        (
+            "a deleted category",
+            with("categoryId", deleted_category),
+            "categoryId",
+        ),
+        (
+            "a date before 1970",
+            with("occurredOn", json!("1969-12-31")),
+            "occurredOn",
+        ),
+        (
+            "no such date",
+            with("occurredOn", json!("2026-02-30")),
+            "occurredOn",
+        ),
+        (
+            "a long description",
+            with("description", json!("x".repeat(201))),
+            "description",
+        ),
+        (
+            "a blank description",
+            with("description", json!("   ")),
+            "description",
+        ),
+        ("a long note", with("note", json!("x".repeat(1001))), "note"),
+        (
+            "an unknown currency",
+            with("currency", json!("XYZ")),
+            "currency",
+        ),
+        (
+            "a rate without a currency",
+            with("exchangeRate", json!("1.5")),
+            "exchangeRate",
+        ),
+    ];
+    let before = fingerprint(&app).await;
+    for (what, input, field) in cases {
+        let response = mutate(&app, &alice, CREATE_ENTRY, json!({ "input": input })).await;
+        assert_eq!(
+            crate::helpers::error_code(&response),
+            Some("BAD_USER_INPUT"),
+            "{what}: {response}"
+        );
+        assert_eq!(
+            response["errors"][0]["extensions"]["field"], field,
+            "{what}: {response}"
+        );
+        assert_eq!(fingerprint(&app).await, before, "{what} wrote something");
+    }
+    // A personal book takes no split.
+    let personal = personal_book(&app, &alice).await;
+    let mut split = with(
+        "split",
+        json!({ "mode": "EQUAL", "members": [{ "memberId": s[0] }] }),
+    );
+    split["bookId"] = json!(personal);
+    let response = mutate(&app, &alice, CREATE_ENTRY, json!({ "input": split })).await;
+    assert_refused(&response, "BAD_USER_INPUT", Some("split"));
+    assert_eq!(fingerprint(&app).await, before);
+}
+
+#[tokio::test]
+async fn writers_change_their_own_entries_and_an_archived_book_refuses_all() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, _) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let input =
+        json!({ "bookId": book, "amount": "10", "occurredOn": "2026-11-20", "description": "Tea" });
+    let alices = create_entry(&app, &alice, input.clone()).await;
+    let bobs = create_entry(&app, &bob, input.clone()).await;
+    let edit = |id: &serde_json::Value| json!({ "id": id, "version": 1, "input": { "amount": "11", "occurredOn": "2026-11-20", "description": "Tea" } });
+    let response = mutate(&app, &bob, UPDATE_ENTRY, edit(&alices["id"])).await;
+    assert_refused(&response, "FORBIDDEN", None);
+    let response = mutate(&app, &bob, UPDATE_ENTRY, edit(&bobs["id"])).await;
+    assert_eq!(
+        response["data"]["updateEntry"]["amount"], "11.00",
+        "{response}"
+    );
+    let response = mutate(
+        &app,
+        &alice,
+        DELETE_ENTRY,
+        json!({ "id": bobs["id"], "version": 2 }),
+    )
+    .await;
+    assert!(
+        response["data"]["deleteEntry"]["deletedAt"].is_string(),
+        "{response}"
+    );
+
+    let archived = app
+        .gql_user(
+            &alice,
+            "mutation($id: ID!) { deleteBook(id: $id) { archivedAt } }",
+            json!({ "id": book }),
+        )
+        .await;
+    assert!(
+        archived["data"]["deleteBook"]["archivedAt"].is_string(),
+        "{archived}"
+    );
+    let response = mutate(&app, &alice, CREATE_ENTRY, json!({ "input": input })).await;
+    assert_refused(&response, "CONFLICT", None);
+    let response = mutate(&app, &alice, UPDATE_ENTRY, edit(&alices["id"])).await;
+    assert_refused(&response, "CONFLICT", None);
+    let response = mutate(&app, &alice, RESTORE_ENTRY, json!({ "id": bobs["id"] })).await;
+    assert_refused(&response, "CONFLICT", None);
+}
+
+#[tokio::test]
+async fn entries_are_paged_filtered_ordered_and_counted() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, s) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let food = first_category(&app, &alice, &book).await;
+    for (day, amount, description, kind) in [
+        ("2026-11-01", "30", "Bus tickets", "EXPENSE"),
+        ("2026-11-03", "120", "Dinner at 50% off", "EXPENSE"),
+        ("2026-11-02", "45.5", "Refund", "INCOME"),
+        ("2026-11-05", "10", "Coffee", "EXPENSE"),
+    ] {
+        let mut input = json!({ "bookId": book, "amount": amount, "occurredOn": day,
+                                "description": description, "kind": kind });
+        if description == "Coffee" {
+            input["categoryId"] = food.clone();
+            input["payers"] = json!([{ "memberId": s[1], "amount": amount }]);
+        }
+        create_entry(&app, &alice, input).await;
+    }
+    let page = |variables: serde_json::Value| {
+        let app = &app;
+        let alice = &alice;
+        async move {
+            let response = app
+                .gql_user(
+                    alice,
+                    "query($id: ID!, $first: Int, $after: String, $filter: EntriesFilter, $order: EntryOrder) {
+                        book(id: $id) { entries(first: $first, after: $after, filter: $filter, orderBy: $order) {
+                            totalCount pageInfo { hasNextPage endCursor } nodes { description amount } } } }",
+                    variables,
+                )
+                .await;
+            assert!(response["errors"].is_null(), "{response}");
+            response["data"]["book"]["entries"].clone()
+        }
+    };
+    let descriptions = |page: &serde_json::Value| -> Vec<String> {
+        page["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["description"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let newest = page(json!({ "id": book })).await;
+    assert_eq!(newest["totalCount"], 4);
+    assert_eq!(
+        descriptions(&newest),
+        ["Coffee", "Dinner at 50% off", "Refund", "Bus tickets"]
+    );
+    let by_amount = page(json!({ "id": book, "order": "AMOUNT_DESC", "first": 2 })).await;
+    assert_eq!(descriptions(&by_amount), ["Dinner at 50% off", "Refund"]);
+    assert_eq!(by_amount["pageInfo"]["hasNextPage"], true);
+    let rest = page(json!({ "id": book, "order": "AMOUNT_DESC", "first": 2,
+                            "after": by_amount["pageInfo"]["endCursor"] }))
+    .await;
+    assert_eq!(descriptions(&rest), ["Bus tickets", "Coffee"]);
+    assert_eq!(rest["pageInfo"]["hasNextPage"], false);
+    // A cursor of one order is refused in another.
+    let response = app
+        .gql_user(&alice, "query($id: ID!, $after: String) { book(id: $id) { entries(after: $after, orderBy: OCCURRED_ON_ASC) { totalCount } } }",
+                  json!({ "id": book, "after": by_amount["pageInfo"]["endCursor"] }))
+        .await;
+    assert_refused(&response, "BAD_USER_INPUT", Some("after"));
+
+    let filtered = |filter: serde_json::Value| page(json!({ "id": book, "filter": filter }));
+    assert_eq!(
+        descriptions(&filtered(json!({ "text": "50%" })).await),
+        ["Dinner at 50% off"]
+    );
+    assert_eq!(
+        descriptions(&filtered(json!({ "text": "DINNER" })).await),
+        ["Dinner at 50% off"]
+    );
+    assert_eq!(
+        descriptions(&filtered(json!({ "kind": "INCOME" })).await),
+        ["Refund"]
+    );
+    assert_eq!(
+        descriptions(&filtered(json!({ "categoryId": food })).await),
+        ["Coffee"]
+    );
+    let window = filtered(json!({ "from": "2026-11-02", "to": "2026-11-03" })).await;
+    assert_eq!(descriptions(&window), ["Dinner at 50% off", "Refund"]);
+    assert_eq!(window["totalCount"], 2);
+    // Bob paid the coffee and shares in everything.
+    assert_eq!(filtered(json!({ "memberId": s[1] })).await["totalCount"], 4);
+    let response = app
+        .gql_user(
+            &alice,
+            "query($id: ID!) { book(id: $id) { entries(first: 101) { totalCount } } }",
+            json!({ "id": book }),
+        )
+        .await;
+    assert_refused(&response, "BAD_USER_INPUT", Some("first"));
+}
+
+/// A page of 100 entries, with payers, allocations, members, users and categories, costs the
+/// same number of statements as a page of 10.
+#[tokio::test]
+async fn an_entries_page_costs_the_same_statements_for_10_and_100_entries() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (small, _) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let (large, _) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let food = first_category(&app, &alice, &small).await;
+    for (book, count) in [(&small, 10), (&large, 100)] {
+        for n in 0..count {
+            let input = json!({ "bookId": book, "amount": format!("{n}.5"), "occurredOn": "2026-11-20",
+                                "description": format!("Entry {n}"), "categoryId": food });
+            let response = app
+                .gql_user(
+                    &alice,
+                    &with_fields(CREATE_ENTRY),
+                    json!({ "input": input }),
+                )
+                .await;
+            assert!(response["errors"].is_null(), "{response}");
+        }
+    }
+    let statements_for = |book: String| {
+        let (app, alice) = (&app, &alice);
+        async move {
+            let before = app.statements.get();
+            let response = app
+                .gql_user(
+                    alice,
+                    "query($id: ID!) { book(id: $id) { entries(first: 100) { totalCount nodes {
+                        id amount category { name } creator { name }
+                        payers { amount member { name user { name } } }
+                        split { mode allocations { amount member { name isGuest } } }
+                        mirrors { amount user { name } } } } } }",
+                    json!({ "id": book }),
+                )
+                .await;
+            let spent = app.statements.get() - before;
+            assert!(response["errors"].is_null(), "{response}");
+            (
+                response["data"]["book"]["entries"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .len(),
+                spent,
+            )
+        }
+    };
+    let (small_entries, small_statements) = statements_for(small).await;
+    let (large_entries, large_statements) = statements_for(large).await;
+    assert_eq!((small_entries, large_entries), (10, 100));
+    assert_eq!(small_statements, large_statements);
+    assert!(small_statements <= 12, "{small_statements} statements");
+}
+
+#[tokio::test]
+async fn entry_changes_are_in_the_activity_log_field_by_field() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, _) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let entry = create_entry(
+        &app,
+        &alice,
+        json!({ "bookId": book, "amount": "10", "occurredOn": "2026-11-20", "description": "Tea" }),
+    )
+    .await;
+    let id = &entry["id"];
+    let edit = json!({ "id": id, "version": 1, "input": { "amount": "12", "occurredOn": "2026-11-20", "description": "Green tea" } });
+    mutate(&app, &alice, UPDATE_ENTRY, edit).await;
+    mutate(
+        &app,
+        &alice,
+        DELETE_ENTRY,
+        json!({ "id": id, "version": 2 }),
+    )
+    .await;
+    mutate(&app, &alice, RESTORE_ENTRY, json!({ "id": id })).await;
+    let log = app
+        .gql_user(&alice, "query($id: ID!) { book(id: $id) { activity(first: 4) { nodes { action subjectType subjectId before after } } } }", json!({ "id": book }))
+        .await;
+    let nodes = log["data"]["book"]["activity"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let actions: Vec<_> = nodes
+        .iter()
+        .map(|n| n["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "entry.restored",
+            "entry.deleted",
+            "entry.updated",
+            "entry.created"
+        ],
+        "{log}"
+    );
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["subjectType"] == "entry" && &n["subjectId"] == id)
+    );
+    let updated = &nodes[2];
+    assert_eq!(updated["before"]["description"], "Tea");
+    assert_eq!(updated["after"]["description"], "Green tea");
+    assert_eq!(updated["before"]["amount"], "10");
+    assert_eq!(updated["after"]["amount"], "12");
+    assert!(
+        updated["after"].get("occurredOn").is_none(),
+        "unchanged fields are left out: {updated}"
+    );
+}
+
+/// The rows a refused entry must not have touched.
+async fn fingerprint(app: &TestApp) -> (i64, i64, i64, i64, i64) {
+    (
+        app.count("entries", "true").await,
+        app.count("entry_payers", "true").await,
+        app.count("allocations", "true").await,
+        app.count("member_balances", "true").await,
+        app.count("activity_log", "true").await,
+    )
+}
+
+/// The id of the first category `book` offers (a global one).
+async fn first_category(
+    app: &TestApp,
+    user: &crate::helpers::TestUser,
+    book: &str,
+) -> serde_json::Value {
+    let response = app
+        .gql_user(
+            user,
+            "query($id: ID!) { book(id: $id) { categories { id } } }",
+            json!({ "id": book }),
+        )
+        .await;
+    let id = response["data"]["book"]["categories"][0]["id"].clone();
+    assert!(id.is_string(), "{response}");
+    id
+}

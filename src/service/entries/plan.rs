@@ -84,6 +84,12 @@ impl Plan {
 
 /// Plans entry `entry_id` of a book described by `book` from `draft`.
 pub fn plan(entry_id: Uuid, book: &BookFacts, draft: &EntryDraft) -> AppResult<Plan> {
+    if !draft.amount.is_positive() {
+        return Err(AppError::bad_input(
+            fields::AMOUNT,
+            format!("must be greater than zero, got {}", draft.amount),
+        ));
+    }
     let given_currency = draft.currency.unwrap_or(book.currency);
     let original = match (given_currency == book.currency, draft.exchange_rate) {
         (true, None) => None,
