@@ -978,3 +978,32 @@ async fn first_category(
     assert!(id.is_string(), "{response}");
     id
 }
+
+/// Two split entries in two books, each mirrored into the same two personal books but listing
+/// their members in opposite orders, written at the same time: the personal books are locked
+/// in id order, so the writes queue and both succeed (on PostgreSQL, with row locks, the other
+/// order would deadlock one of them).
+#[tokio::test]
+async fn concurrent_writes_mirroring_into_the_same_books_queue_instead_of_deadlocking() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (first, a) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let (second, b) = split_book(&app, &bob, &[&alice], "TWD").await;
+    let document = with_fields(CREATE_ENTRY);
+    for round in 0..10 {
+        let input = |book: &str, seats: [&String; 2]| {
+            json!({ "input": { "bookId": book, "amount": format!("{}.00", 10 + round),
+                "occurredOn": "2026-11-20", "description": format!("Round {round}"),
+                "split": { "mode": "EQUAL", "members": [
+                    { "memberId": seats[0] }, { "memberId": seats[1] } ] } } })
+        };
+        let (one, two) = tokio::join!(
+            app.gql_user(&alice, &document, input(&first, [&a[0], &a[1]])),
+            app.gql_user(&bob, &document, input(&second, [&b[0], &b[1]])),
+        );
+        assert!(one["errors"].is_null(), "round {round}: {one}");
+        assert!(two["errors"].is_null(), "round {round}: {two}");
+    }
+    assert_eq!(app.count("entries", "source_entry_id IS NOT NULL").await, 40);
+    assert_books_balance(&app).await;
+}
