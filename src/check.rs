@@ -66,6 +66,14 @@ impl fmt::Display for Report {
     }
 }
 
+/// What went wrong, for the operator (internal causes included: this is not a client).
+fn reason(error: crate::error::AppError) -> String {
+    match error {
+        crate::error::AppError::Internal(cause) => format!("{cause:#}"),
+        other => other.message(),
+    }
+}
+
 /// Checks every book.
 pub async fn run(db: &impl ConnectionTrait) -> Result<Report, sea_orm::DbErr> {
     let books: Vec<Uuid> = book::Entity::find()
@@ -80,10 +88,10 @@ pub async fn run(db: &impl ConnectionTrait) -> Result<Report, sea_orm::DbErr> {
         report.books += 1;
         match balances::mismatches(db, book_id).await {
             Ok(found) => report.mismatches.extend(found),
-            Err(crate::error::AppError::Internal(error)) => {
-                report.broken.push((book_id, error.to_string()))
-            }
-            Err(other) => report.broken.push((book_id, other.message())),
+            Err(error) => report.broken.push((book_id, reason(error))),
+        }
+        if let Err(error) = balances::audit(db, book_id).await {
+            report.broken.push((book_id, reason(error)));
         }
     }
     Ok(report)

@@ -151,52 +151,58 @@ impl EntryInput {
     }
 }
 
+impl SplitMemberInput {
+    fn seat(&self, i: usize) -> AppResult<Uuid> {
+        parse_id(&self.member_id, &format!("split.members[{i}].memberId"))
+    }
+
+    /// The member's value, parsed by `parse` with the value's field name.
+    fn value<T>(
+        &self,
+        i: usize,
+        parse: impl Fn(&Decimal, &str) -> AppResult<T>,
+    ) -> AppResult<(Uuid, T)> {
+        let field = format!("split.members[{i}].value");
+        let value = self.value.as_ref().ok_or_else(|| {
+            AppError::bad_input(&field, "this split mode needs a value for every member")
+        })?;
+        Ok((self.seat(i)?, parse(value, &field)?))
+    }
+}
+
 impl SplitInput {
     fn rule(&self) -> AppResult<SplitRule> {
-        let member = |i: usize, m: &SplitMemberInput| -> AppResult<Uuid> {
-            parse_id(&m.member_id, &format!("split.members[{i}].memberId"))
-        };
-        fn value<'m>(i: usize, m: &'m SplitMemberInput) -> AppResult<(Uuid, &'m Decimal, String)> {
-            let field = format!("split.members[{i}].value");
-            let value = m.value.as_ref().ok_or_else(|| {
-                AppError::bad_input(&field, "this split mode needs a value for every member")
-            })?;
-            let id = parse_id(&m.member_id, &format!("split.members[{i}].memberId"))?;
-            Ok((id, value, field))
-        }
         let members = self.members.iter().enumerate();
         Ok(match self.mode {
             SplitMode::Equal => SplitRule::Equal {
                 members: members
-                    .map(|(i, m)| {
-                        if m.value.is_some() {
-                            return Err(AppError::bad_input(
-                                format!("split.members[{i}].value"),
-                                "an EQUAL split takes no values",
-                            ));
-                        }
-                        member(i, m)
+                    .map(|(i, m)| match m.value {
+                        Some(_) => Err(AppError::bad_input(
+                            format!("split.members[{i}].value"),
+                            "an EQUAL split takes no values",
+                        )),
+                        None => m.seat(i),
                     })
                     .collect::<AppResult<_>>()?,
             },
             SplitMode::Ratio => SplitRule::Ratio(
                 members
-                    .map(|(i, m)| value(i, m).and_then(|(id, v, f)| Ok((id, v.percent(&f)?))))
+                    .map(|(i, m)| m.value(i, Decimal::percent))
                     .collect::<AppResult<_>>()?,
             ),
             SplitMode::Shares => SplitRule::Shares(
                 members
-                    .map(|(i, m)| value(i, m).and_then(|(id, v, f)| Ok((id, v.weight(&f)?))))
+                    .map(|(i, m)| m.value(i, Decimal::weight))
                     .collect::<AppResult<_>>()?,
             ),
             SplitMode::Exact => SplitRule::Exact(
                 members
-                    .map(|(i, m)| value(i, m).and_then(|(id, v, f)| Ok((id, v.money(&f)?))))
+                    .map(|(i, m)| m.value(i, Decimal::money))
                     .collect::<AppResult<_>>()?,
             ),
             SplitMode::Adjustment => SplitRule::Adjustment(
                 members
-                    .map(|(i, m)| value(i, m).and_then(|(id, v, f)| Ok((id, v.money(&f)?))))
+                    .map(|(i, m)| m.value(i, Decimal::money))
                     .collect::<AppResult<_>>()?,
             ),
         })

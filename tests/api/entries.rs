@@ -1004,6 +1004,122 @@ async fn concurrent_writes_mirroring_into_the_same_books_queue_instead_of_deadlo
         assert!(one["errors"].is_null(), "round {round}: {one}");
         assert!(two["errors"].is_null(), "round {round}: {two}");
     }
-    assert_eq!(app.count("entries", "source_entry_id IS NOT NULL").await, 40);
+    assert_eq!(
+        app.count("entries", "source_entry_id IS NOT NULL").await,
+        40
+    );
     assert_books_balance(&app).await;
+}
+
+#[tokio::test]
+async fn a_guest_with_a_balance_stays_until_settled_by_a_payment() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let (book, s) = split_book(&app, &alice, &[], "JPY").await;
+    let guest = app
+        .gql_user(
+            &alice,
+            "mutation($b: ID!) { addGuest(bookId: $b, name: \"Kenji\") { id } }",
+            json!({ "b": book }),
+        )
+        .await["data"]["addGuest"]["id"]
+        .clone();
+    create_entry(
+        &app,
+        &alice,
+        json!({ "bookId": book, "amount": "1001", "occurredOn": "2026-11-20", "description": "Ramen" }),
+    )
+    .await;
+    let balances_now = balances(&app, &alice, &book).await;
+    let owed = net_of(&balances_now, guest.as_str().unwrap());
+    assert!(
+        owed == "-500" || owed == "-501",
+        "JPY has no decimals: {balances_now:?}"
+    );
+    let remove = "mutation($b: ID!, $m: ID) { removeMember(bookId: $b, memberId: $m) }";
+    let response = app
+        .gql_user(&alice, remove, json!({ "b": book, "m": guest }))
+        .await;
+    assert_refused(&response, "CONFLICT", None);
+
+    // Kenji pays Alice back: a TRANSFER from him to her settles both.
+    let paid_back = owed.trim_start_matches('-').to_owned();
+    create_entry(
+        &app,
+        &alice,
+        json!({ "bookId": book, "kind": "TRANSFER", "amount": paid_back, "occurredOn": "2026-11-21",
+                "description": "Kenji paid Alice back",
+                "payers": [{ "memberId": guest, "amount": paid_back }],
+                "split": { "mode": "EQUAL", "members": [{ "memberId": s[0] }] } }),
+    )
+    .await;
+    assert!(
+        balances(&app, &alice, &book)
+            .await
+            .iter()
+            .all(|b| b["net"] == "0")
+    );
+    let response = app
+        .gql_user(&alice, remove, json!({ "b": book, "m": guest }))
+        .await;
+    assert_eq!(response["data"]["removeMember"], true, "{response}");
+    assert_eq!(seats(&app, &alice, &book).await.len(), 1);
+    // The entries still name the removed guest.
+    let page = app
+        .gql_user(&alice, "query($id: ID!) { book(id: $id) { entries { nodes { payers { member { name removedAt } } } } } }", json!({ "id": book }))
+        .await;
+    let payer = &page["data"]["book"]["entries"]["nodes"][0]["payers"][0]["member"];
+    assert_eq!(payer["name"], "Kenji", "{page}");
+    assert!(payer["removedAt"].is_string());
+}
+
+#[tokio::test]
+async fn the_auditor_finds_a_tampered_balance_and_an_expired_key_is_free_again() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, _) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let input = json!({ "bookId": book, "amount": "20", "occurredOn": "2026-11-20", "description": "Snacks" });
+    let first = mutate(
+        &app,
+        &alice,
+        CREATE_ENTRY,
+        json!({ "input": input, "key": "snacks" }),
+    )
+    .await;
+    assert!(first["errors"].is_null(), "{first}");
+
+    // A key older than 24 hours is expired: the same key with another input is a new request.
+    use sea_orm::ConnectionTrait;
+    let backdate = "UPDATE idempotency_keys SET created_at = created_at - INTERVAL '25 hours'";
+    let backdate = if app.is_postgres() {
+        backdate.to_owned()
+    } else {
+        "UPDATE idempotency_keys SET created_at = strftime('%Y-%m-%dT%H:%M:%f+00:00', created_at, '-25 hours')".to_owned()
+    };
+    app.db.execute_unprepared(&backdate).await.unwrap();
+    let mut other = input.clone();
+    other["amount"] = json!("21");
+    let second = mutate(
+        &app,
+        &alice,
+        CREATE_ENTRY,
+        json!({ "input": other, "key": "snacks" }),
+    )
+    .await;
+    assert!(second["errors"].is_null(), "{second}");
+    assert_ne!(
+        second["data"]["createEntry"]["id"],
+        first["data"]["createEntry"]["id"]
+    );
+    assert_eq!(app.count("idempotency_keys", "true").await, 1);
+
+    // Someone edits a stored balance behind the ledger's back: the auditor says so.
+    app.db
+        .execute_unprepared("UPDATE member_balances SET paid_e4 = paid_e4 + 1, net_e4 = net_e4 + 1 WHERE paid_e4 > 0")
+        .await
+        .unwrap();
+    let report = tally::check::run(&app.db).await.unwrap();
+    assert!(!report.is_clean(), "{report}");
+    assert!(report.to_string().contains("must total zero"), "{report}");
+    assert!(!report.mismatches.is_empty(), "{report}");
 }
