@@ -18,12 +18,14 @@ impl ActivityEntry {
 
     /// What happened: `book.created`, `book.updated`, `book.archived`, `member.joined`,
     /// `member.left`, `member.removed`, `member.role_changed`,
-    /// `member.ownership_transferred`.
+    /// `member.ownership_transferred`, `member.guest_added`, `member.guest_claimed`,
+    /// `entry.created`, `entry.updated` (only the changed fields, before and after),
+    /// `entry.deleted`, `entry.restored`.
     async fn action(&self) -> &str {
         &self.0.action
     }
 
-    /// What `subjectId` names: `book` or `member` (a user id).
+    /// What `subjectId` names: `book`, `entry`, or `member` (a user id; a guest's seat id).
     async fn subject_type(&self) -> &str {
         &self.0.subject_type
     }
