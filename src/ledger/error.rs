@@ -116,16 +116,17 @@ pub enum LedgerError {
         member: MemberId,
     },
 
-    /// A payment larger than what the settlement plan says the payer owes the payee.
+    /// A payment that would overshoot: more than the payer owes overall, or more than the
+    /// payee is owed overall, so one of them would turn from debtor into creditor or back.
     #[error(
-        "{field}: paying {amount} from {from} to {to} exceeds the {planned} the settlement plan suggests"
+        "{field}: paying {amount} from {from} to {to} would overshoot; at most {most} may be paid (what the payer owes or the payee is owed, whichever is less)"
     )]
-    PaymentExceedsPlan {
+    PaymentOvershoots {
         field: &'static str,
         from: MemberId,
         to: MemberId,
         amount: Money,
-        planned: Money,
+        most: Money,
     },
 
     /// A result outside the range of [`Money`] (±922,337,203,685,477.5807).
@@ -150,7 +151,7 @@ impl LedgerError {
             | Self::NonPositivePayment { field, .. }
             | Self::PayersTotal { field, .. }
             | Self::SelfPayment { field, .. }
-            | Self::PaymentExceedsPlan { field, .. } => Some(field),
+            | Self::PaymentOvershoots { field, .. } => Some(field),
             Self::Overflow { field } => *field,
             Self::UnbalancedEffect { .. }
             | Self::UnbalancedNets { .. }

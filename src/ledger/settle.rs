@@ -102,11 +102,14 @@ pub fn settlement_plan(nets: &BTreeMap<MemberId, Money>) -> Result<Plan, LedgerE
     Ok(Plan { transfers, optimal })
 }
 
-/// Checks a recorded payment against the plan: it must go between two different members and not
-/// exceed what the plan has `from` paying `to`. The service may let a caller override the last
-/// rule ("deliberate") when someone really does pay more.
+/// Checks a recorded payment of `amount` from `from` to `to` against the book's `nets`: two
+/// different members, a positive amount, and no overshoot: at most what `from` owes overall
+/// (−net) and at most what `to` is owed overall (net), so nobody turns from debtor into
+/// creditor by paying (seed 003, property 28). Any such payment is allowed, not only the
+/// suggested ones: A may pay C even when the plan pairs A with B. The service may let a
+/// caller override the overshoot rule ("allowOverpay") when someone really does pay more.
 pub fn check_payment(
-    plan: &Plan,
+    nets: &BTreeMap<MemberId, Money>,
     from: MemberId,
     to: MemberId,
     amount: Money,
@@ -123,14 +126,17 @@ pub fn check_payment(
             amount,
         });
     }
-    let planned = plan.planned(from, to);
-    if amount > planned {
-        return Err(LedgerError::PaymentExceedsPlan {
+    let net = |member| nets.get(&member).copied().unwrap_or(Money::ZERO);
+    let owes = net(from).checked_neg()?.max(Money::ZERO);
+    let owed = net(to).max(Money::ZERO);
+    let most = owes.min(owed);
+    if amount > most {
+        return Err(LedgerError::PaymentOvershoots {
             field: AMOUNT,
             from,
             to,
             amount,
-            planned,
+            most,
         });
     }
     Ok(())

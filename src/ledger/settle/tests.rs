@@ -166,44 +166,44 @@ fn above_twenty_members_the_plan_is_greedy() {
 }
 
 #[test]
-fn payments_are_checked_against_the_plan() {
+fn payments_may_not_overshoot_either_side() {
     let book = nets(&[(A, "-5"), (B, "-5"), (C, "10"), (D, "-7"), (E, "7")]);
     let plan = settlement_plan(&book).unwrap();
     assert_eq!(plan.planned(member(A), member(C)), money("5"));
     assert_eq!(plan.planned(member(A), member(E)), Money::ZERO);
+    assert_eq!(check_payment(&book, member(A), member(C), money("5")), Ok(()));
+    assert_eq!(check_payment(&book, member(A), member(C), money("2.5")), Ok(()));
+    // Not suggested, but sensible: A owes 5, E is owed 7.
+    assert_eq!(check_payment(&book, member(A), member(E), money("5")), Ok(()));
     assert_eq!(
-        check_payment(&plan, member(A), member(C), money("5")),
-        Ok(())
-    );
-    assert_eq!(
-        check_payment(&plan, member(A), member(C), money("2.5")),
-        Ok(())
-    );
-    assert_eq!(
-        check_payment(&plan, member(A), member(C), money("5.01")),
-        Err(LedgerError::PaymentExceedsPlan {
+        check_payment(&book, member(A), member(C), money("5.01")),
+        Err(LedgerError::PaymentOvershoots {
             field: "amount",
             from: member(A),
             to: member(C),
             amount: money("5.01"),
-            planned: money("5")
+            most: money("5")
         })
     );
+    // D owes 7 but E is owed only 7 and C 10: the payee side bounds too.
     assert_eq!(
-        check_payment(&plan, member(A), member(E), money("1"))
+        check_payment(&book, member(D), member(E), money("7.01"))
             .unwrap_err()
             .field(),
         Some("amount")
     );
+    // A creditor paying, or paying a debtor, overshoots at once.
+    assert!(check_payment(&book, member(C), member(E), money("1")).is_err());
+    assert!(check_payment(&book, member(A), member(B), money("1")).is_err());
     assert_eq!(
-        check_payment(&plan, member(A), member(A), money("1")),
+        check_payment(&book, member(A), member(A), money("1")),
         Err(LedgerError::SelfPayment {
             field: "to",
             member: member(A)
         })
     );
     assert_eq!(
-        check_payment(&plan, member(A), member(C), money("0")),
+        check_payment(&book, member(A), member(C), money("0")),
         Err(LedgerError::NonPositiveAmount {
             field: "amount",
             amount: Money::ZERO

@@ -76,13 +76,8 @@ fn check_shape(nets: &BTreeMap<MemberId, Money>, plan: &Plan) -> Result<(), Test
         prop_assert!(nets[&t.from].is_negative() && nets[&t.to].is_positive());
         prop_assert!(t.amount.e4() <= -nets[&t.from].e4() && t.amount <= nets[&t.to]);
         prop_assert!(pairs.insert((t.from, t.to)), "two transfers for one pair");
-        prop_assert_eq!(check_payment(plan, t.from, t.to, t.amount), Ok(()));
-        let over = t.amount.checked_add(Money::from_e4(1)).unwrap();
-        let refused = check_payment(plan, t.from, t.to, over);
-        prop_assert!(
-            matches!(refused, Err(LedgerError::PaymentExceedsPlan { .. })),
-            "overpayment allowed"
-        );
+        // Every suggested transfer is a payment the check allows.
+        prop_assert_eq!(check_payment(nets, t.from, t.to, t.amount), Ok(()));
     }
     prop_assert!(plan.transfers.is_sorted());
     Ok(())
@@ -157,5 +152,39 @@ proptest! {
         prop_assert!(!plan.optimal);
         check_shape(&nets, &plan)?;
         check_stable(&nets, &plan)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A payment the check allows never turns its payer into a creditor or its payee into a
+    /// debtor, and one unit more than the most it names is refused.
+    #[test]
+    fn allowed_payments_never_overshoot(
+        book in nets(8),
+        pick in any::<(prop::sample::Index, prop::sample::Index)>(),
+        fraction in 0u32..=100,
+    ) {
+        let members: Vec<MemberId> = book.keys().copied().collect();
+        prop_assume!(members.len() >= 2);
+        let (from, to) = (*pick.0.get(&members), *pick.1.get(&members));
+        prop_assume!(from != to);
+        let owes = (-book[&from].e4()).max(0);
+        let owed = book[&to].e4().max(0);
+        let most = owes.min(owed);
+        let amount = Money::from_e4(most * i64::from(fraction) / 100);
+        if amount.is_positive() {
+            prop_assert_eq!(check_payment(&book, from, to, amount), Ok(()));
+            let after = pay(&book, &[Transfer { from, to, amount }]);
+            prop_assert!(!after[&from].is_positive(), "the payer became a creditor");
+            prop_assert!(!after[&to].is_negative(), "the payee became a debtor");
+        }
+        let over = Money::from_e4(most + 1);
+        let refused = matches!(
+            check_payment(&book, from, to, over),
+            Err(LedgerError::PaymentOvershoots { .. })
+        );
+        prop_assert!(refused, "overshoot allowed");
     }
 }
