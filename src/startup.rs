@@ -51,6 +51,9 @@ impl Application {
             keys: Arc::new(keys),
             statements,
             events,
+            plans: Arc::new(crate::service::settling::PlanCache::new(
+                crate::service::settling::PLAN_CACHE_ITEMS,
+            )),
             stopping: stopping_rx,
         };
         let schema = graphql::build_schema(state.clone());

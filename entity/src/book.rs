@@ -27,6 +27,9 @@ pub struct Model {
     pub member_limit: i32,
     pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// Bumped by every change to the book's balances (settlement plans are cached by it).
+    #[sea_orm(default_value = 0)]
+    pub balance_version: i64,
     pub updated_at: DateTimeUtc,
 }
 

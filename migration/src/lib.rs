@@ -22,6 +22,7 @@ mod m20261121_000005_create_book_records;
 mod m20261122_000006_throttle_counters;
 mod m20261122_000007_session_lifetime;
 mod m20261122_000008_members_carry_money;
+mod m20261122_000009_balance_version;
 
 pub use m20261121_000003_seed_global_categories::{GLOBAL_CATEGORIES, GlobalCategory};
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_throttle_counters::Migration),
             Box::new(m20261122_000007_session_lifetime::Migration),
             Box::new(m20261122_000008_members_carry_money::Migration),
+            Box::new(m20261122_000009_balance_version::Migration),
         ]
     }
 }

@@ -757,6 +757,7 @@ async fn insert_book(db: &DatabaseConnection, owner: &user::Model) -> book::Mode
         archived_at: Set(None),
         created_at: Set(at(0)),
         updated_at: Set(at(0)),
+        balance_version: Set(7),
     }
     .insert(db)
     .await

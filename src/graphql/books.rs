@@ -26,12 +26,13 @@ use crate::{
         invites::Invite,
         loaders::{CategoriesKey, MembershipKey, RosterKey, loaders, user},
         members::{Member, MemberRole},
+        settling::SettlementSuggestions,
     },
     service::{
         access::BookAccess,
         activity, books,
         books::{BookChanges, BookFilter, BookInput},
-        invites,
+        invites, settling,
     },
 };
 
@@ -155,6 +156,18 @@ impl Book {
     async fn balances(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberBalance>> {
         let roster = loaders(ctx)?.load_one(RosterKey(self.0.book_id())).await?;
         entries::book_balances(ctx, &self.0, roster.unwrap_or_default()).await
+    }
+
+    /// Who should pay whom to settle the current balances, in as few payments as possible.
+    async fn settlement_suggestions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<SettlementSuggestions> {
+        let suggestions = settling::suggestions(state(ctx)?, &self.0).await?;
+        Ok(SettlementSuggestions::new(
+            suggestions,
+            self.0.book().currency.clone(),
+        ))
     }
 
     /// Invites that can still be redeemed, newest first (ADMIN and up). All are listed; each

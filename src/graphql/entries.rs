@@ -629,7 +629,7 @@ impl EntryQuery {
 pub struct EntryMutation;
 
 /// The entry as it is now, for the caller (after a write, or a replay).
-async fn current(ctx: &Context<'_>, entry_id: Uuid) -> async_graphql::Result<Entry> {
+pub async fn current(ctx: &Context<'_>, entry_id: Uuid) -> async_graphql::Result<Entry> {
     forget_entries(loaders(ctx)?);
     let actor = actor(ctx)?;
     let (_, row) = query::get(&state(ctx)?.db, &actor, entry_id).await?;

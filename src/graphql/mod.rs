@@ -24,6 +24,7 @@ mod mutation;
 pub mod policy;
 mod query;
 mod scalars;
+pub mod settling;
 
 use async_graphql::{EmptySubscription, Schema};
 

@@ -5,6 +5,7 @@ use async_graphql::MergedObject;
 use crate::graphql::{
     accounts::AccountMutation, books::BookMutation, categories::CategoryMutation,
     entries::EntryMutation, invites::InviteMutation, members::MemberMutation,
+    settling::SettlingMutation,
 };
 
 #[derive(MergedObject, Default)]
@@ -16,4 +17,5 @@ pub struct MutationRoot(
     InviteMutation,
     CategoryMutation,
     EntryMutation,
+    SettlingMutation,
 );

@@ -5,7 +5,8 @@
 //! - [`apply`] adds an entry's effect (or takes it away): the new totals are computed with the
 //!   ledger's checked arithmetic from the rows as they are under the book lock (so an amount that
 //!   would overflow a balance is refused as input, not a database error), then written with one
-//!   upsert that *adds* the delta, which is right even without the lock.
+//!   upsert that *adds* the delta, which is right even without the lock; the book's
+//!   `balance_version` moves on in the same transaction (settlement plans are cached by it).
 //! - [`of_book`] reads them for the API; [`recompute`] rebuilds them from the entries with the
 //!   ledger's reference function, and [`mismatches`] compares the two: `tally check` and the
 //!   integration tests run it.
@@ -13,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use entity::{allocation, entry, entry_payer, member_balance};
+use entity::{allocation, book, entry, entry_payer, member_balance};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     sea_query::{Expr, ExprTrait, OnConflict},
@@ -93,6 +94,14 @@ pub async fn apply(
         .on_conflict(on_conflict)
         .exec_without_returning(db)
         .await?;
+    book::Entity::update_many()
+        .col_expr(
+            book::Column::BalanceVersion,
+            Expr::col(book::Column::BalanceVersion).add(1),
+        )
+        .filter(book::Column::Id.eq(book_id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -120,6 +129,11 @@ pub async fn of_book(
         .iter()
         .map(|row| Ok((row.member_id, stored(row)?)))
         .collect()
+}
+
+/// Each seat's net in `book_id` (seats without a row are at zero and absent).
+pub async fn nets(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<BTreeMap<Uuid, Money>> {
+    Ok(ledger::net_balances(&of_book(db, book_id).await?))
 }
 
 /// Every live entry's effect in `book_id`, rebuilt from its payer and allocation rows.

@@ -75,6 +75,7 @@ pub async fn insert_book(
         archived_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
+        balance_version: Set(0),
     }
     .insert(db)
     .await?;

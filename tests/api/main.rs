@@ -20,5 +20,6 @@ mod members;
 mod names;
 mod roles_matrix;
 mod schema_file;
+mod settling;
 mod throttles;
 mod websocket;

@@ -171,10 +171,19 @@ fn payments_may_not_overshoot_either_side() {
     let plan = settlement_plan(&book).unwrap();
     assert_eq!(plan.planned(member(A), member(C)), money("5"));
     assert_eq!(plan.planned(member(A), member(E)), Money::ZERO);
-    assert_eq!(check_payment(&book, member(A), member(C), money("5")), Ok(()));
-    assert_eq!(check_payment(&book, member(A), member(C), money("2.5")), Ok(()));
+    assert_eq!(
+        check_payment(&book, member(A), member(C), money("5")),
+        Ok(())
+    );
+    assert_eq!(
+        check_payment(&book, member(A), member(C), money("2.5")),
+        Ok(())
+    );
     // Not suggested, but sensible: A owes 5, E is owed 7.
-    assert_eq!(check_payment(&book, member(A), member(E), money("5")), Ok(()));
+    assert_eq!(
+        check_payment(&book, member(A), member(E), money("5")),
+        Ok(())
+    );
     assert_eq!(
         check_payment(&book, member(A), member(C), money("5.01")),
         Err(LedgerError::PaymentOvershoots {

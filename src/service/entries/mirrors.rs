@@ -5,7 +5,8 @@
 //! and brings every mirror in line: upserted by (source, book), soft-deleted when its member
 //! no longer shares or the source is deleted, restored with it.
 //!
-//! Guests and members without a personal book get no mirror. A mirror keeps its source's
+//! Guests and members without a personal book get no mirror, and neither does a payment
+//! between members (a TRANSFER is nobody's spending). A mirror keeps its source's
 //! currency; in its personal book the owner pays and owes it all, so it moves that book's
 //! paid and owed, never its net.
 //!
@@ -18,7 +19,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use entity::{book, entry, enums::BookKind, membership};
+use entity::{
+    book, entry,
+    enums::{BookKind, EntryKind},
+    membership,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -43,7 +48,8 @@ pub async fn sync(
     shares: &[(Uuid, Money)],
     at: DateTime<Utc>,
 ) -> AppResult<Vec<Changed>> {
-    let wanted = if source.deleted_at.is_some() {
+    // A payment between members is nobody's spending: it gets no mirror.
+    let wanted = if source.deleted_at.is_some() || source.kind == EntryKind::Transfer {
         BTreeMap::new()
     } else {
         targets(txn, shares).await?

@@ -4,6 +4,9 @@
 //! books, the idempotency record and the activity record; its events go out after commit.
 //!
 //! - [`create`]: WRITER and up; with an idempotency key, a retry returns the first entry.
+//!   [`record_payment`] is the same for a payment between members, checked against the
+//!   balances ([`settling`]). Payments (TRANSFER entries) cannot be edited, only deleted by an
+//!   ADMIN or the OWNER and recorded again.
 //! - [`update`] and [`delete`] take the version the client last saw (optimistic locking: a
 //!   stale one is a CONFLICT with `currentVersion`, and changes nothing); [`restore`] undoes a
 //!   delete. WRITERs change their own entries, ADMINs and the OWNER anyone's.
@@ -19,7 +22,11 @@ pub mod query;
 mod store;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{category, entry, enums::Role, membership};
+use entity::{
+    category, entry,
+    enums::{EntryKind, Role},
+    membership,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, Set,
 };
@@ -37,6 +44,7 @@ use crate::{
         balances::{self, Direction},
         idempotency::{self, Claim, IdempotencyKey},
         now,
+        settling::{self, Payment},
         unit_of_work::UnitOfWork,
     },
     state::AppState,
@@ -138,20 +146,56 @@ pub async fn create(
     draft: &EntryDraft,
     key: Option<&IdempotencyKey>,
 ) -> AppResult<Uuid> {
+    record_new(state, actor, book_id, draft, key, None).await
+}
+
+/// Records a payment between two members of `book_id` as a TRANSFER entry (see
+/// [`settling`]): WRITERs their own, ADMINs and up anyone's; never overshooting unless
+/// `payment.allow_overpay`. Idempotent like [`create`], under its own operation name.
+pub async fn record_payment(
+    state: &AppState,
+    actor: &Actor,
+    book_id: Uuid,
+    draft: &EntryDraft,
+    payment: Payment,
+    key: Option<&IdempotencyKey>,
+) -> AppResult<Uuid> {
+    record_new(state, actor, book_id, draft, key, Some(payment)).await
+}
+
+async fn record_new(
+    state: &AppState,
+    actor: &Actor,
+    book_id: Uuid,
+    draft: &EntryDraft,
+    key: Option<&IdempotencyKey>,
+    payment: Option<Payment>,
+) -> AppResult<Uuid> {
     actor.ensure_may_write()?;
     let entry_id = Uuid::now_v7();
     let at = now();
     let mut work = UnitOfWork::begin(state).await?;
     let txn = work.txn();
     if let Some(key) = key {
-        let hash = idempotency::request_hash(&draft.canonical(book_id));
+        let mut canonical = draft.canonical(book_id);
+        let operation = match payment {
+            Some(payment) => {
+                canonical["allowOverpay"] = json!(payment.allow_overpay);
+                "recordPayment"
+            }
+            None => "createEntry",
+        };
+        let hash = idempotency::request_hash(&canonical);
         let claim =
-            idempotency::claim(txn, actor.user_id, "createEntry", key, hash, entry_id, at).await?;
+            idempotency::claim(txn, actor.user_id, operation, key, hash, entry_id, at).await?;
         if let Claim::Replay(first) = claim {
             return Ok(first);
         }
     }
     let access = access::require_write(txn, actor, book_id, Role::Writer).await?;
+    if let Some(payment) = &payment {
+        settling::check(txn, &access, payment).await?;
+    }
     check_category(txn, book_id, draft.category_id).await?;
     let plan = plan::plan(entry_id, &book_facts(txn, &access).await?, draft)?;
     let row = entry::ActiveModel {
@@ -197,6 +241,11 @@ pub async fn update(
     if before.deleted_at.is_some() {
         return Err(AppError::conflict(
             "this entry is deleted; restore it first",
+        ));
+    }
+    if before.kind == EntryKind::Transfer || draft.kind == EntryKind::Transfer {
+        return Err(AppError::conflict(
+            "payments cannot be edited: delete the payment and record it again",
         ));
     }
     check_category(txn, before.book_id, draft.category_id).await?;
@@ -246,6 +295,10 @@ async fn set_deleted(
     let mut work = UnitOfWork::begin(state).await?;
     let txn = work.txn();
     let (access, before) = editable(txn, actor, entry_id).await?;
+    // Payments are corrected by their book's managers only (seed 003, property 29).
+    if before.kind == EntryKind::Transfer {
+        access::check_role(Some(access.role()), Role::Admin)?;
+    }
     match (before.deleted_at.is_some(), deleted) {
         (true, true) => return Err(AppError::conflict("this entry is already deleted")),
         (false, false) => return Err(AppError::conflict("this entry is not deleted")),
