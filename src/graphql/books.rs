@@ -26,13 +26,13 @@ use crate::{
         invites::Invite,
         loaders::{CategoriesKey, MembershipKey, RosterKey, loaders, user},
         members::{Member, MemberRole},
-        settling::SettlementSuggestions,
+        settling::{Settlement, SettlementSuggestions},
     },
     service::{
         access::BookAccess,
         activity, books,
         books::{BookChanges, BookFilter, BookInput},
-        invites, settling,
+        invites, settlements, settling,
     },
 };
 
@@ -168,6 +168,24 @@ impl Book {
             suggestions,
             self.0.book().currency.clone(),
         ))
+    }
+
+    /// The book's settlement snapshots, newest first.
+    #[graphql(complexity = "connection::complexity(first, child_complexity)")]
+    async fn settlements(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most 100; 20 when not given.")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<Cursor, Settlement>> {
+        let page = PageArgs::parse(first, after.as_deref())?;
+        let rows = settlements::page(&state(ctx)?.db, &self.0, page.after, page.fetch()).await?;
+        let currency = &self.0.book().currency;
+        let wrapped = rows
+            .into_iter()
+            .map(|row| Settlement::new(row, currency.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page.connection(wrapped, Settlement::row_id, |settlement| settlement))
     }
 
     /// Invites that can still be redeemed, newest first (ADMIN and up). All are listed; each

@@ -3,9 +3,13 @@
 use async_graphql::MergedObject;
 
 use crate::graphql::{
-    accounts::AccountMutation, books::BookMutation, categories::CategoryMutation,
-    entries::EntryMutation, invites::InviteMutation, members::MemberMutation,
-    settling::SettlingMutation,
+    accounts::AccountMutation,
+    books::BookMutation,
+    categories::CategoryMutation,
+    entries::EntryMutation,
+    invites::InviteMutation,
+    members::MemberMutation,
+    settling::{SettlementMutation, SettlingMutation},
 };
 
 #[derive(MergedObject, Default)]
@@ -18,4 +22,5 @@ pub struct MutationRoot(
     CategoryMutation,
     EntryMutation,
     SettlingMutation,
+    SettlementMutation,
 );

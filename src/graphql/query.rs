@@ -4,6 +4,7 @@ use async_graphql::{MergedObject, Object};
 
 use crate::graphql::{
     accounts::AccountQuery, books::BookQuery, categories::CategoryQuery, entries::EntryQuery,
+    settling::SettlementQuery,
 };
 
 #[derive(MergedObject, Default)]
@@ -14,6 +15,7 @@ pub struct QueryRoot(
     BookQuery,
     CategoryQuery,
     EntryQuery,
+    SettlementQuery,
 );
 
 /// Facts about the server itself.

@@ -1,16 +1,19 @@
-//! Settling up in the API: `Book.settlementSuggestions` and `recordPayment`. The rules are in
-//! [`crate::service::settling`].
+//! Settling up in the API: `Book.settlementSuggestions`, `recordPayment`, and settlement
+//! snapshots (`createSettlement`, `Book.settlements`, `settlement`). The rules are in
+//! [`crate::service::settling`] and [`crate::service::settlements`].
 
 use async_graphql::{Context, ID, InputObject, Object};
+use entity::enums::Role;
 use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
     graphql::{
-        accounts::parse_id,
+        accounts::{User, parse_id},
         context::{actor, state},
         entries::{Entry, current},
-        loaders::{SeatKey, loaders},
+        guards::BookRoleGuard,
+        loaders::{SeatKey, loaders, user},
         members::Member,
         scalars::{Date, Decimal},
     },
@@ -18,6 +21,7 @@ use crate::{
     service::{
         entries::{self, EntryDraft},
         idempotency::IdempotencyKey,
+        settlements,
         settling::{Payment, Suggestions},
     },
     text::{Name, Note},
@@ -176,5 +180,165 @@ impl SettlingMutation {
         )
         .await?;
         current(ctx, id).await
+    }
+}
+
+/// A closed period: each member's totals for the entries in it and the payments that settle
+/// them, as they were when it was made. It never changes afterwards.
+pub struct Settlement {
+    row: entity::settlement::Model,
+    snapshot: settlements::Snapshot,
+    currency: String,
+}
+
+impl Settlement {
+    /// The settlement's id (its page cursor).
+    pub fn row_id(&self) -> Uuid {
+        self.row.id
+    }
+
+    pub fn new(row: entity::settlement::Model, currency: String) -> AppResult<Self> {
+        let snapshot = settlements::snapshot(&row)?;
+        Ok(Self {
+            row,
+            snapshot,
+            currency,
+        })
+    }
+}
+
+/// One member's totals in a settlement.
+pub struct SettlementBalance {
+    totals: settlements::MemberTotals,
+    currency: String,
+}
+
+#[Object]
+impl SettlementBalance {
+    async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
+        seat(ctx, self.totals.member_id).await
+    }
+
+    async fn paid(&self) -> Decimal {
+        Decimal::amount(self.totals.paid, &self.currency)
+    }
+
+    async fn owed(&self) -> Decimal {
+        Decimal::amount(self.totals.owed, &self.currency)
+    }
+
+    async fn net(&self) -> Decimal {
+        Decimal::amount(self.totals.net, &self.currency)
+    }
+}
+
+#[Object]
+impl Settlement {
+    async fn id(&self) -> ID {
+        ID(self.row.id.to_string())
+    }
+
+    async fn period_start(&self) -> Date {
+        Date::of(self.row.period_start)
+    }
+
+    /// Inclusive.
+    async fn period_end(&self) -> Date {
+        Date::of(self.row.period_end)
+    }
+
+    async fn note(&self) -> Option<&str> {
+        self.snapshot.note.as_deref()
+    }
+
+    /// How many entries occurred in the period.
+    async fn entry_count(&self) -> usize {
+        self.snapshot.entry_count
+    }
+
+    /// Each member's paid, owed and net within the period.
+    async fn balances(&self) -> Vec<SettlementBalance> {
+        self.snapshot
+            .balances
+            .iter()
+            .map(|totals| SettlementBalance {
+                totals: totals.clone(),
+                currency: self.currency.clone(),
+            })
+            .collect()
+    }
+
+    /// The fewest payments that settle the period.
+    async fn transfers(&self) -> Vec<SuggestedTransfer> {
+        self.snapshot
+            .transfers
+            .iter()
+            .map(|&transfer| SuggestedTransfer {
+                transfer,
+                currency: self.currency.clone(),
+            })
+            .collect()
+    }
+
+    async fn optimal(&self) -> bool {
+        self.snapshot.optimal
+    }
+
+    /// Other settlements of the book whose periods overlap this one.
+    async fn overlaps(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ID>> {
+        let ids = settlements::overlapping(&state(ctx)?.db, &self.row).await?;
+        Ok(ids.into_iter().map(|id| ID(id.to_string())).collect())
+    }
+
+    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        user(ctx, self.row.created_by).await
+    }
+
+    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.row.created_at
+    }
+}
+
+#[derive(Default)]
+pub struct SettlementQuery;
+
+#[Object]
+impl SettlementQuery {
+    /// One settlement of a book the caller is in (NOT_FOUND otherwise, as for a missing id).
+    async fn settlement(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Settlement> {
+        let (db, actor) = (&state(ctx)?.db, actor(ctx)?);
+        let row = settlements::get(db, &actor, parse_id(&id, "id")?).await?;
+        let access = crate::service::books::get_book(db, &actor, row.book_id).await?;
+        Ok(Settlement::new(row, access.book().currency.clone())?)
+    }
+}
+
+#[derive(Default)]
+pub struct SettlementMutation;
+
+#[Object]
+impl SettlementMutation {
+    /// Snapshots a period (ADMIN and up): each member's totals for the entries that occurred
+    /// from `periodStart` to `periodEnd` (inclusive, at most 10 years) and the fewest payments
+    /// that settle them. Later changes never alter it.
+    #[graphql(guard = "BookRoleGuard::arg(Role::Admin, \"bookId\", &book_id)")]
+    async fn create_settlement(
+        &self,
+        ctx: &Context<'_>,
+        book_id: ID,
+        period_start: Date,
+        period_end: Date,
+        note: Option<String>,
+    ) -> async_graphql::Result<Settlement> {
+        let (state, actor) = (state(ctx)?, actor(ctx)?);
+        let book_id = parse_id(&book_id, "bookId")?;
+        let period = settlements::Period {
+            start: period_start.parse_on("periodStart")?,
+            end: period_end.parse_on("periodEnd")?,
+            note: note.as_deref(),
+        };
+        let row = settlements::create(state, &actor, book_id, period).await?;
+        let access = crate::service::books::get_book(&state.db, &actor, book_id).await?;
+        Ok(Settlement::new(row, access.book().currency.clone())?)
     }
 }

@@ -48,7 +48,9 @@ use super::{LedgerError, MemberId, Money};
 pub const EXACT_PLAN_MEMBERS_MAX: usize = 20;
 
 /// One suggested payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Transfer {
     /// Who pays (a member whose net is below zero).
     pub from: MemberId,

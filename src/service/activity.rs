@@ -38,6 +38,9 @@ pub enum Action {
     EntryUpdated,
     EntryDeleted,
     EntryRestored,
+    PaymentRecorded,
+    PaymentDeleted,
+    SettlementCreated,
 }
 
 impl Action {
@@ -57,6 +60,9 @@ impl Action {
             Self::EntryUpdated => "entry.updated",
             Self::EntryDeleted => "entry.deleted",
             Self::EntryRestored => "entry.restored",
+            Self::PaymentRecorded => "payment.recorded",
+            Self::PaymentDeleted => "payment.deleted",
+            Self::SettlementCreated => "settlement.created",
         }
     }
 
@@ -72,9 +78,13 @@ impl Action {
             | Self::OwnershipTransferred
             | Self::GuestAdded
             | Self::GuestClaimed => "member",
-            Self::EntryCreated | Self::EntryUpdated | Self::EntryDeleted | Self::EntryRestored => {
-                "entry"
-            }
+            Self::EntryCreated
+            | Self::EntryUpdated
+            | Self::EntryDeleted
+            | Self::EntryRestored
+            | Self::PaymentRecorded
+            | Self::PaymentDeleted => "entry",
+            Self::SettlementCreated => "settlement",
         }
     }
 }

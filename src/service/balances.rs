@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use entity::{allocation, book, entry, entry_payer, member_balance};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -136,14 +136,22 @@ pub async fn nets(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<BTreeMa
     Ok(ledger::net_balances(&of_book(db, book_id).await?))
 }
 
-/// Every live entry's effect in `book_id`, rebuilt from its payer and allocation rows.
-pub async fn effects(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<Vec<EntryEffect>> {
-    let entries = entry::Entity::find()
+/// Every live entry's effect in `book_id` (those that occurred within `period`, inclusive, when
+/// given), rebuilt from its payer and allocation rows.
+pub async fn effects(
+    db: &impl ConnectionTrait,
+    book_id: Uuid,
+    period: Option<(NaiveDate, NaiveDate)>,
+) -> AppResult<Vec<EntryEffect>> {
+    let mut query = entry::Entity::find()
         .filter(entry::Column::BookId.eq(book_id))
-        .filter(entry::Column::DeletedAt.is_null())
-        .order_by_asc(entry::Column::Id)
-        .all(db)
-        .await?;
+        .filter(entry::Column::DeletedAt.is_null());
+    if let Some((start, end)) = period {
+        query = query
+            .filter(entry::Column::OccurredOn.gte(start))
+            .filter(entry::Column::OccurredOn.lte(end));
+    }
+    let entries = query.order_by_asc(entry::Column::Id).all(db).await?;
     let mut effects: BTreeMap<Uuid, EntryEffect> = entries
         .iter()
         .map(|row| {
@@ -185,7 +193,7 @@ pub async fn recompute(
     db: &impl ConnectionTrait,
     book_id: Uuid,
 ) -> AppResult<BTreeMap<Uuid, Balance>> {
-    let effects = effects(db, book_id).await?;
+    let effects = effects(db, book_id, None).await?;
     Ok(ledger::balances(&effects)?)
 }
 

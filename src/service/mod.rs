@@ -21,6 +21,7 @@ pub mod invites;
 pub mod members;
 pub mod revocation;
 pub mod sessions;
+pub mod settlements;
 pub mod settling;
 pub mod throttle;
 pub mod unit_of_work;

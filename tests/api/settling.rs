@@ -170,3 +170,98 @@ async fn payments_never_overshoot_unless_allowed_and_write_once_per_key() {
     let deleted = mutate(&app, ben, DELETE_ENTRY, json!({ "id": id, "version": 1 })).await;
     assert_refused(&deleted, "FORBIDDEN", None);
 }
+
+const CREATE_SETTLEMENT: &str = r#"mutation($b: ID!, $start: Date!, $end: Date!, $note: String) {
+    createSettlement(bookId: $b, periodStart: $start, periodEnd: $end, note: $note) {
+        id periodStart periodEnd note entryCount optimal overlaps
+        balances { member { id } paid owed net } transfers { from { id } to { id } amount } } }"#;
+
+#[tokio::test]
+async fn a_settlement_snapshot_never_changes_afterwards() {
+    let app = TestApp::spawn().await;
+    let (users, book, _) = five_member_book(&app).await;
+    let ann = &users[0];
+    let november =
+        json!({ "b": book, "start": "2026-11-01", "end": "2026-11-30", "note": "November" });
+    let created = app.gql_user(ann, CREATE_SETTLEMENT, november.clone()).await;
+    let snapshot = created["data"]["createSettlement"].clone();
+    assert_eq!(snapshot["entryCount"], 2, "{created}");
+    assert_eq!(snapshot["transfers"].as_array().unwrap().len(), 3);
+    assert_eq!(snapshot["optimal"], true);
+    assert_eq!(snapshot["note"], "November");
+
+    // Later entries, and edits and deletions of the period's own, leave it as it was.
+    let entry = create_entry(
+        &app,
+        ann,
+        json!({ "bookId": book, "amount": "50", "occurredOn": "2026-11-25", "description": "Late" }),
+    )
+    .await;
+    mutate(
+        &app,
+        ann,
+        DELETE_ENTRY,
+        json!({ "id": entry["id"], "version": 1 }),
+    )
+    .await;
+    let page = app
+        .gql_user(ann, "query($id: ID!) { book(id: $id) { entries(orderBy: CREATED_AT_DESC) { nodes { id version } } } }", json!({ "id": book }))
+        .await;
+    let first = &page["data"]["book"]["entries"]["nodes"][0];
+    let edit = json!({ "id": first["id"], "version": first["version"], "input": {
+        "amount": "99", "occurredOn": "2026-11-20", "description": "Changed" } });
+    mutate(&app, ann, UPDATE_ENTRY, edit).await;
+    let id = snapshot["id"].as_str().unwrap();
+    let read = app
+        .gql_user(ann, "query($id: ID!) { settlement(id: $id) { id periodStart periodEnd note entryCount optimal overlaps balances { member { id } paid owed net } transfers { from { id } to { id } amount } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(read["data"]["settlement"], snapshot, "{read}");
+
+    // An overlapping period is allowed and labelled; a backwards or overlong one is refused.
+    let overlapping = app
+        .gql_user(
+            ann,
+            CREATE_SETTLEMENT,
+            json!({ "b": book, "start": "2026-11-15", "end": "2026-12-15" }),
+        )
+        .await;
+    assert_eq!(
+        overlapping["data"]["createSettlement"]["overlaps"],
+        json!([id]),
+        "{overlapping}"
+    );
+    let backwards = app
+        .gql_user(
+            ann,
+            CREATE_SETTLEMENT,
+            json!({ "b": book, "start": "2026-11-30", "end": "2026-11-01" }),
+        )
+        .await;
+    assert_refused(&backwards, "BAD_USER_INPUT", Some("periodEnd"));
+    let overlong = app
+        .gql_user(
+            ann,
+            CREATE_SETTLEMENT,
+            json!({ "b": book, "start": "2000-01-01", "end": "2010-01-02" }),
+        )
+        .await;
+    assert_refused(&overlong, "BAD_USER_INPUT", Some("periodEnd"));
+    // WRITERs read settlements but do not make them.
+    let writer = app.gql_user(&users[1], CREATE_SETTLEMENT, november).await;
+    assert_refused(&writer, "FORBIDDEN", None);
+    let listed = app
+        .gql_user(
+            &users[1],
+            "query($id: ID!) { book(id: $id) { settlements { nodes { id } } } }",
+            json!({ "id": book }),
+        )
+        .await;
+    assert_eq!(
+        listed["data"]["book"]["settlements"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{listed}"
+    );
+}

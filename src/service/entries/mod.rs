@@ -215,7 +215,10 @@ async fn record_new(
     record(
         txn,
         &access,
-        Action::EntryCreated,
+        match payment {
+            Some(_) => Action::PaymentRecorded,
+            None => Action::EntryCreated,
+        },
         &row,
         None,
         Some(snapshot(&row, &plan)),
@@ -321,10 +324,10 @@ async fn set_deleted(
     balances::apply(txn, row.book_id, &effect, direction).await?;
     let mut changed = vec![Changed::of(&row)];
     changed.extend(mirrors::sync(txn, &row, &effect.allocations, at).await?);
-    let (action, state_after) = if deleted {
-        (Action::EntryDeleted, json!({ "deleted": true }))
-    } else {
-        (Action::EntryRestored, json!({ "deleted": false }))
+    let (action, state_after) = match (deleted, row.kind) {
+        (true, EntryKind::Transfer) => (Action::PaymentDeleted, json!({ "deleted": true })),
+        (true, _) => (Action::EntryDeleted, json!({ "deleted": true })),
+        (false, _) => (Action::EntryRestored, json!({ "deleted": false })),
     };
     let state_before = json!({ "deleted": !deleted });
     record(
