@@ -19,6 +19,7 @@ use crate::{
         categories::Category,
         connection::{self, Cursor, PageArgs},
         context::{actor, state},
+        dashboard::Dashboard,
         entries::{
             self, EntriesCursor, EntriesFilter, EntriesTotal, Entry, EntryOrder, MemberBalance,
         },
@@ -32,7 +33,7 @@ use crate::{
         access::BookAccess,
         activity, books,
         books::{BookChanges, BookFilter, BookInput},
-        invites, settlements, settling,
+        dashboard, invites, settlements, settling,
     },
 };
 
@@ -167,6 +168,23 @@ impl Book {
         Ok(SettlementSuggestions::new(
             suggestions,
             self.0.book().currency.clone(),
+        ))
+    }
+
+    /// One month at a glance: totals, spending by category, the latest entries, the caller's
+    /// balance, and (ADMIN and up) each member's month.
+    async fn dashboard(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "`\"YYYY-MM\"`")] month: String,
+    ) -> async_graphql::Result<Dashboard> {
+        let month = dashboard::Month::parse(&month)?;
+        let inner = dashboard::month(&state(ctx)?.db, &self.0, month).await?;
+        Ok(Dashboard::new(
+            inner,
+            self.0.book().currency.clone(),
+            self.0.actor().user_id,
+            self.0.member_id(),
         ))
     }
 

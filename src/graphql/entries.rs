@@ -366,6 +366,16 @@ pub struct MemberBalance {
     currency: String,
 }
 
+impl MemberBalance {
+    pub fn new(seat: Uuid, balance: crate::ledger::Balance, currency: String) -> Self {
+        Self {
+            seat,
+            balance,
+            currency,
+        }
+    }
+}
+
 #[Object]
 impl MemberBalance {
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {

@@ -13,6 +13,7 @@ pub mod books;
 pub mod categories;
 pub mod connection;
 pub mod context;
+pub mod dashboard;
 pub mod entries;
 pub mod entry_input;
 pub mod guards;

@@ -19,12 +19,14 @@
 //! - [`split`] (with `apportion`): dividing an entry among members, for every split mode.
 //! - [`payers`]: several payers on one entry.
 //! - [`exchange`]: entries in another currency, converted by a given rate.
+//! - [`breakdown`]: shares of a total in percent that add up to exactly 100.
 //! - [`balance`]: paid / owed / net per member, and applying an entry's effect.
 //! - [`settle`] (with `zero_sum`): who pays whom, and checking a recorded payment.
 //! - [`error`]: [`LedgerError`], which names the input at fault.
 
 mod apportion;
 pub mod balance;
+pub mod breakdown;
 pub mod currency;
 mod decimal;
 pub mod error;
@@ -43,6 +45,7 @@ pub use balance::{
     Balance, BalanceStatus, EntryEffect, EntryKind, apply_effect, audit, balances, net_balances,
     replace_effect, unapply_effect,
 };
+pub use breakdown::percentages;
 pub use currency::{Currency, CurrencyError};
 pub use error::{LedgerError, fields};
 pub use exchange::{Rate, RateError, convert, convert_parts};

@@ -14,6 +14,7 @@ pub mod activity;
 pub mod balances;
 pub mod books;
 pub mod categories;
+pub mod dashboard;
 pub mod entries;
 pub mod housekeeping;
 pub mod idempotency;

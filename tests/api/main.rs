@@ -8,6 +8,7 @@ mod accounts;
 mod activity;
 mod books;
 mod categories;
+mod dashboard;
 mod database;
 mod entries;
 mod helpers;
