@@ -151,27 +151,26 @@ fn totals(rows: &[entry::Model]) -> AppResult<Vec<Totals>> {
 }
 
 fn categories(rows: &[entry::Model]) -> AppResult<Vec<CategoryShare>> {
-    let mut groups: BTreeMap<(&str, Option<Uuid>), (Vec<Money>, u64)> = BTreeMap::new();
+    // currency → category → its share so far.
+    let mut by_currency: BTreeMap<&str, BTreeMap<Option<Uuid>, CategoryShare>> = BTreeMap::new();
     for row in rows.iter().filter(|row| row.kind == EntryKind::Expense) {
-        let (amounts, count) = groups.entry((&row.currency, row.category_id)).or_default();
-        amounts.push(Money::from_e4(row.amount_e4));
-        *count += 1;
-    }
-    let mut shares = Vec::with_capacity(groups.len());
-    let mut by_currency: BTreeMap<&str, Vec<CategoryShare>> = BTreeMap::new();
-    for ((currency, category_id), (amounts, count)) in groups {
-        by_currency
-            .entry(currency)
+        let share = by_currency
+            .entry(&row.currency)
             .or_default()
-            .push(CategoryShare {
-                currency: currency.to_owned(),
-                category_id,
-                amount: Money::checked_sum(amounts)?,
-                count,
+            .entry(row.category_id)
+            .or_insert_with(|| CategoryShare {
+                currency: row.currency.clone(),
+                category_id: row.category_id,
+                amount: Money::ZERO,
+                count: 0,
                 percent: Percent::from_e4(0),
             });
+        share.amount = share.amount.checked_add(Money::from_e4(row.amount_e4))?;
+        share.count += 1;
     }
-    for (_, mut list) in by_currency {
+    let mut shares = Vec::new();
+    for list in by_currency.into_values() {
+        let mut list: Vec<CategoryShare> = list.into_values().collect();
         let parts: Vec<_> = list
             .iter()
             .map(|share| (share.category_id.unwrap_or_default(), share.amount))
