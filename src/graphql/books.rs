@@ -33,7 +33,7 @@ use crate::{
         access::BookAccess,
         activity, books,
         books::{BookChanges, BookFilter, BookInput},
-        dashboard, invites, settlements, settling,
+        dashboard, export, invites, settlements, settling,
     },
 };
 
@@ -45,6 +45,13 @@ pub enum BookKind {
     Personal,
     /// Shared among members, with splits and balances.
     Split,
+}
+
+/// What `Book.export` writes.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
 }
 
 /// A ledger kept by one person or shared by several.
@@ -186,6 +193,21 @@ impl Book {
             self.0.actor().user_id,
             self.0.member_id(),
         ))
+    }
+
+    /// The book's live entries with their payers and splits, for taking along: `CSV` (one row
+    /// per entry, a net column per member; formula-like cells neutralised) or `JSON` (the
+    /// `tally.book/1` document, see the README). Any member may export.
+    async fn export(
+        &self,
+        ctx: &Context<'_>,
+        format: ExportFormat,
+    ) -> async_graphql::Result<String> {
+        let state = state(ctx)?;
+        Ok(match format {
+            ExportFormat::Csv => export::csv(state, &self.0).await?,
+            ExportFormat::Json => export::json(state, &self.0).await?,
+        })
     }
 
     /// The book's settlement snapshots, newest first.

@@ -16,6 +16,7 @@ pub mod books;
 pub mod categories;
 pub mod dashboard;
 pub mod entries;
+pub mod export;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod invites;

@@ -102,3 +102,69 @@ async fn a_month_adds_up_and_hides_member_analytics_from_writers() {
         assert_refused(&response, "BAD_USER_INPUT", Some("month"));
     }
 }
+
+#[tokio::test]
+async fn exports_neutralise_formulas_and_the_json_round_trips() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, seats) = split_book(&app, &alice, &[&bob], "TWD").await;
+    create_entry(
+        &app,
+        &alice,
+        json!({ "bookId": book, "amount": "10.00", "occurredOn": "2026-11-02",
+                "description": "=HYPERLINK(\"http://evil.example\")", "note": "+cmd" }),
+    )
+    .await;
+    create_entry(
+        &app,
+        &bob,
+        json!({ "bookId": book, "amount": "3", "occurredOn": "2026-11-03", "description": "Tea",
+                "split": { "mode": "EXACT", "members": [{ "memberId": seats[0], "value": "3" }] } }),
+    )
+    .await;
+    let export = |format: &'static str| {
+        let app = &app;
+        let book = book.clone();
+        let bob = &bob;
+        async move {
+            let response = app
+                .gql_user(
+                    bob,
+                    "query($id: ID!, $f: ExportFormat!) { book(id: $id) { export(format: $f) } }",
+                    json!({ "id": book, "f": format }),
+                )
+                .await;
+            response["data"]["book"]["export"]
+                .as_str()
+                .unwrap_or_else(|| panic!("export failed: {response}"))
+                .to_owned()
+        }
+    };
+    let csv = export("CSV").await;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|row| row.unwrap()).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(
+        &rows[0][column("description")],
+        "'=HYPERLINK(\"http://evil.example\")"
+    );
+    assert_eq!(&rows[0][column("note")], "'+cmd");
+    // Nets stay numbers, negative ones included.
+    assert_eq!(&rows[1][column("net: Alice")], "-3", "{csv}");
+    assert_eq!(&rows[1][column("net: Bob")], "3", "{csv}");
+
+    let document: Value = serde_json::from_str(&export("JSON").await).unwrap();
+    assert_eq!(document["format"], "tally.book/1");
+    assert_eq!(document["members"].as_array().unwrap().len(), 2);
+    let entries = document["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(
+        entries[0]["description"],
+        "=HYPERLINK(\"http://evil.example\")"
+    );
+    assert_eq!(entries[1]["split"]["mode"], "EXACT");
+    assert_eq!(entries[1]["split"]["allocations"][0]["exact"], "3");
+    assert_eq!(entries[1]["payers"][0]["memberId"], seats[1].as_str());
+}
