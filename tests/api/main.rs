@@ -10,6 +10,7 @@ mod books;
 mod categories;
 mod database;
 mod entries;
+mod entry_properties;
 mod helpers;
 mod hostile_documents;
 mod http_surface;
