@@ -1,6 +1,8 @@
 //! Entries as a property, over HTTP: whatever valid sequence of creates, updates, deletes and
 //! restores the members of a SPLIT book make (a guest among them; several payers; every split
-//! mode; expenses, incomes and transfers; now and then another currency), after every step
+//! mode; expenses, incomes and transfers; books in TWD, JPY or KWD; amounts in cents, mostly,
+//! but also in whole units or ten-thousandths; now and then another currency at a given
+//! rate), after every step
 //!
 //! - the mutation succeeds, at the version expected, with payers and shares that add up to the
 //!   entry's amount exactly;
@@ -55,10 +57,14 @@ enum SplitSpec {
 #[derive(Debug, Clone)]
 struct EntrySpec {
     kind: &'static str,
-    /// In the minor units (cents) of the currency it is given in.
-    cents: i64,
-    /// Given in USD at this rate (TWD per USD, in ten-thousandths), else in the book's TWD.
-    usd_rate_e4: Option<u32>,
+    /// The amount, in `step`s of ten-thousandths: payers, exact amounts and adjustments are in
+    /// whole steps too.
+    units: i64,
+    /// 100 (cents, written `"12.34"`), 10 000 (whole units) or 1 (ten-thousandths).
+    step: i64,
+    /// Given in EUR at this rate (book units per EUR, in ten-thousandths), else in the book's
+    /// currency.
+    eur_rate_e4: Option<u32>,
     /// Who paid: `None` for the writer alone (the default), else these seats in proportion to
     /// the weights (each at least one cent).
     payers: Option<(Seats, Vec<u32>)>,
@@ -117,6 +123,7 @@ fn entry_spec() -> impl Strategy<Value = EntrySpec> {
         prop_oneof![3 => Just("EXPENSE"), 1 => Just("INCOME"), 1 => Just("TRANSFER")],
         // Small amounts make rounding matter; large ones make it rare.
         prop_oneof![1i64..=200, 1i64..=10_000_000],
+        prop_oneof![4 => Just(100i64), 1 => Just(10_000), 1 => Just(1)],
         prop_oneof![3 => Just(None), 1 => (10_000u32..=500_000).prop_map(Some)],
         prop_oneof![
             1 => Just(None),
@@ -125,14 +132,17 @@ fn entry_spec() -> impl Strategy<Value = EntrySpec> {
         split_spec(),
         1u32..=28,
     )
-        .prop_map(|(kind, cents, usd_rate_e4, payers, split, day)| EntrySpec {
-            kind,
-            cents,
-            usd_rate_e4,
-            payers,
-            split,
-            day,
-        })
+        .prop_map(
+            |(kind, units, step, eur_rate_e4, payers, split, day)| EntrySpec {
+                kind,
+                units,
+                step,
+                eur_rate_e4,
+                payers,
+                split,
+                day,
+            },
+        )
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -152,11 +162,23 @@ fn e4_text(e4: i64) -> String {
     format!("{sign}{}.{:04}", e4 / 10_000, e4 % 10_000)
 }
 
-/// `cents` as a decimal string with 2 decimals.
-fn cents_text(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let cents = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", cents / 100, cents % 100)
+/// `e4` ten-thousandths as a decimal string: with 2 decimals when it is whole cents.
+fn money_text(e4: i64) -> String {
+    let text = e4_text(e4);
+    if e4 % 100 == 0 {
+        text[..text.len() - 2].to_owned()
+    } else {
+        text
+    }
+}
+
+/// The minor unit of the currencies the test uses, in ten-thousandths.
+fn minor_unit_e4(currency: &str) -> i64 {
+    match currency {
+        "JPY" => 10_000,
+        "KWD" => 10,
+        _ => 100,
+    }
 }
 
 /// Splits `total` in proportion to `weights` (floors; the rest to the first), plus `floor`
@@ -183,8 +205,9 @@ fn proportional(total: i64, weights: &[u32], floor: i64) -> Vec<i64> {
 }
 
 impl SplitSpec {
-    /// The `split` input over `seat_ids`, for an amount of `cents`; `None` for the default.
-    fn input(&self, seat_ids: &[String], cents: i64) -> Option<Value> {
+    /// The `split` input over `seat_ids`, for an amount of `units` × `step` ten-thousandths of
+    /// a currency whose minor unit is `minor_e4`; `None` for the default.
+    fn input(&self, seat_ids: &[String], units: i64, step: i64, minor_e4: i64) -> Option<Value> {
         let n = seat_ids.len();
         let members = |chosen: &[usize], values: Vec<Option<String>>| -> Vec<Value> {
             chosen
@@ -221,29 +244,37 @@ impl SplitSpec {
             }
             SplitSpec::Exact(seats, raw) => {
                 let (chosen, weights) = picked(seats, raw);
-                let amounts = proportional(cents, &weights, 0);
-                let values = amounts.into_iter().map(|a| Some(cents_text(a))).collect();
+                let amounts = proportional(units, &weights, 0);
+                let values = amounts
+                    .into_iter()
+                    .map(|a| Some(money_text(a * step)))
+                    .collect();
                 ("EXACT", members(&chosen, values))
             }
             SplitSpec::Adjustment(seats, raw) => {
                 let chosen = seats.of(n);
                 let mut adjustments: Vec<i64> = chosen
                     .iter()
-                    .map(|&i| cents * i64::from(raw[i]) / 1000)
+                    .map(|&i| units * i64::from(raw[i]) / 1000 * step)
                     .collect();
-                // Each share is at least adjustment + ⌊rest / n⌋ (in cents): keep that ≥ 0.
+                // The rest (amount − adjustments) is shared equally in the currency's minor
+                // unit, or in ten-thousandths when it is not whole minor units; each share is
+                // at least adjustment + ⌊rest / n⌋ in that unit: keep that ≥ 0.
                 let count = chosen.len() as i64;
                 loop {
-                    let rest = cents - adjustments.iter().sum::<i64>();
+                    let rest = units * step - adjustments.iter().sum::<i64>();
+                    let unit = if rest % minor_e4 == 0 { minor_e4 } else { 1 };
                     let least = adjustments.iter().min().copied().unwrap_or(0);
-                    if least + rest.div_euclid(count) >= 0 {
+                    if least + unit * (rest / unit).div_euclid(count) >= 0 {
                         break;
                     }
-                    adjustments.iter_mut().for_each(|a| *a /= 2);
+                    adjustments
+                        .iter_mut()
+                        .for_each(|a| *a = *a / 2 / step * step);
                 }
                 let values = adjustments
                     .into_iter()
-                    .map(|a| Some(cents_text(a)))
+                    .map(|a| Some(money_text(a)))
                     .collect();
                 ("ADJUSTMENT", members(&chosen, values))
             }
@@ -253,31 +284,37 @@ impl SplitSpec {
 }
 
 impl EntrySpec {
-    /// The entry input (without `bookId`) over the book's seats, described as step `step`.
-    fn input(&self, seat_ids: &[String], step: usize) -> Value {
+    /// The entry input (without `bookId`) for a book in `currency` over its seats, described
+    /// as step `n`.
+    fn input(&self, currency: &str, seat_ids: &[String], n: usize) -> Value {
         let mut input = json!({
             "kind": self.kind,
-            "amount": cents_text(self.cents),
+            "amount": money_text(self.units * self.step),
             "occurredOn": format!("2026-11-{:02}", self.day),
-            "description": format!("Step {step}"),
+            "description": format!("Step {n}"),
         });
-        if let Some(rate) = self.usd_rate_e4 {
-            input["currency"] = json!("USD");
+        let mut given = currency;
+        if let Some(rate) = self.eur_rate_e4 {
+            given = "EUR";
+            input["currency"] = json!(given);
             input["exchangeRate"] = json!(e4_text(i64::from(rate)));
         }
         if let Some((seats, raw)) = &self.payers {
             let mut chosen = seats.of(seat_ids.len());
-            // Every payer pays at least a cent.
-            chosen.truncate(usize::try_from(self.cents).unwrap_or(1));
+            // Every payer pays at least one step.
+            chosen.truncate(usize::try_from(self.units).unwrap_or(1));
             let weights: Vec<u32> = chosen.iter().map(|&i| raw[i]).collect();
-            let amounts = proportional(self.cents, &weights, 1);
+            let amounts = proportional(self.units, &weights, 1);
             input["payers"] = chosen
                 .iter()
                 .zip(amounts)
-                .map(|(&i, a)| json!({ "memberId": seat_ids[i], "amount": cents_text(a) }))
+                .map(|(&i, a)| {
+                    json!({ "memberId": seat_ids[i], "amount": money_text(a * self.step) })
+                })
                 .collect();
         }
-        if let Some(split) = self.split.input(seat_ids, self.cents) {
+        let minor = minor_unit_e4(given);
+        if let Some(split) = self.split.input(seat_ids, self.units, self.step, minor) {
             input["split"] = split;
         }
         input
@@ -352,17 +389,37 @@ fn answered<'r>(response: &'r Value, field: &str, step: usize, op: &Op) -> &'r V
         amount,
         "step {step}: shares do not add up: {entry}"
     );
+    for payer in entry["payers"].as_array().unwrap() {
+        assert!(e4_of(&payer["amount"]) > 0, "step {step}: {entry}");
+    }
+    let converted = !entry["originalAmount"].is_null();
+    for share in entry["split"]["allocations"].as_array().unwrap() {
+        let (share_e4, base, unit) = (
+            e4_of(&share["amount"]),
+            e4_of(&share["base"]),
+            e4_of(&share["unit"]),
+        );
+        let extra = share["remainderUnits"].as_i64().unwrap();
+        assert!(share_e4 >= 0, "step {step}: a negative share: {entry}");
+        assert!(
+            (0..=1).contains(&extra) && share_e4 == base + extra * unit,
+            "step {step}: a share does not explain itself: {share}"
+        );
+        if !converted && !share["exact"].is_null() {
+            assert_eq!(share_e4, e4_of(&share["exact"]), "step {step}: {share}");
+        }
+    }
     entry
 }
 
-async fn run(user_count: usize, ops: Vec<Op>) {
+async fn run(currency: &str, user_count: usize, ops: Vec<Op>) {
     let app = TestApp::spawn().await;
     let mut users: Vec<TestUser> = Vec::new();
     for name in ["Owner", "Bea", "Cyd"].into_iter().take(user_count) {
         users.push(app.register(name).await);
     }
     let others: Vec<&TestUser> = users[1..].iter().collect();
-    let (book, mut seat_ids) = split_book(&app, &users[0], &others, "TWD").await;
+    let (book, mut seat_ids) = split_book(&app, &users[0], &others, currency).await;
     let guest = app
         .gql_user(
             &users[0],
@@ -391,7 +448,7 @@ async fn run(user_count: usize, ops: Vec<Op>) {
         match op {
             Op::Create { by, spec } => {
                 let writer = by % users.len();
-                let mut input = spec.input(&seat_ids, step);
+                let mut input = spec.input(currency, &seat_ids, step);
                 input["bookId"] = json!(book);
                 let response = mutate(
                     &app,
@@ -424,7 +481,7 @@ async fn run(user_count: usize, ops: Vec<Op>) {
                     actor(tracked, *by_owner),
                     UPDATE_ENTRY,
                     json!({ "id": tracked.id, "version": tracked.version,
-                            "input": spec.input(&seat_ids, step) }),
+                            "input": spec.input(currency, &seat_ids, step) }),
                 )
                 .await;
                 let entry = answered(&response, "updateEntry", step, op).clone();
@@ -529,6 +586,7 @@ proptest! {
 
     #[test]
     fn balances_follow_every_valid_sequence_of_entry_changes(
+        currency in prop_oneof![2 => Just("TWD"), 1 => Just("JPY"), 1 => Just("KWD")],
         user_count in 2usize..=3,
         ops in prop::collection::vec(op(), 5..=12),
     ) {
@@ -537,6 +595,6 @@ proptest! {
             .enable_all()
             .build()
             .expect("a runtime");
-        runtime.block_on(run(user_count, ops));
+        runtime.block_on(run(currency, user_count, ops));
     }
 }
