@@ -10,7 +10,9 @@
 //!   live entries, as the API returned them, say it is;
 //! - the auditor (`tally check`) finds nothing.
 //!
-//! The generator makes only valid input: any refusal is a failure. Each case gets its own
+//! The generator makes only valid input and valid steps: any refusal is a failure. It keeps to
+//! the rules for payments (TRANSFER entries): they are never edited (nor is an entry edited
+//! into one), and only a manager (here the OWNER) deletes or restores them. Each case gets its own
 //! server and database; there are 8 cases unless `PROPTEST_CASES` says otherwise.
 
 use std::collections::BTreeMap;
@@ -284,6 +286,15 @@ impl SplitSpec {
 }
 
 impl EntrySpec {
+    /// The input for an edit: an entry never becomes a payment by an edit (an EXPENSE instead).
+    fn edit(&self, currency: &str, seat_ids: &[String], n: usize) -> Value {
+        let mut input = self.input(currency, seat_ids, n);
+        if input["kind"] == "TRANSFER" {
+            input["kind"] = json!("EXPENSE");
+        }
+        input
+    }
+
     /// The entry input (without `bookId`) for a book in `currency` over its seats, described
     /// as step `n`.
     fn input(&self, currency: &str, seat_ids: &[String], n: usize) -> Value {
@@ -330,6 +341,12 @@ struct Tracked {
     deleted: bool,
     /// The API's last answer for it (content, payers, shares).
     last: Value,
+}
+
+impl Tracked {
+    fn is_payment(&self) -> bool {
+        self.last["kind"] == "TRANSFER"
+    }
 }
 
 fn e4_of(value: &Value) -> i64 {
@@ -430,16 +447,20 @@ async fn run(currency: &str, user_count: usize, ops: Vec<Op>) {
     assert_eq!(guest["data"]["addGuest"]["isGuest"], true, "{guest}");
     seat_ids.push(guest["data"]["addGuest"]["id"].as_str().unwrap().to_owned());
 
+    const EDITING: bool = true;
     let mut entries: Vec<Tracked> = Vec::new();
     for (step, op) in ops.iter().enumerate() {
-        let pick = |pick: usize, deleted: bool, entries: &[Tracked]| {
+        // Payments (TRANSFERs) are never edited: only deleted and recorded again.
+        let pick = |pick: usize, deleted: bool, editing: bool, entries: &[Tracked]| {
             let candidates: Vec<usize> = (0..entries.len())
                 .filter(|&i| entries[i].deleted == deleted)
+                .filter(|&i| !(editing && entries[i].is_payment()))
                 .collect();
             (!candidates.is_empty()).then(|| candidates[pick % candidates.len()])
         };
+        // Only a manager deletes or restores a payment.
         let actor = |entry: &Tracked, by_owner: bool| {
-            if by_owner {
+            if by_owner || entry.is_payment() {
                 &users[0]
             } else {
                 &users[entry.writer]
@@ -472,7 +493,7 @@ async fn run(currency: &str, user_count: usize, ops: Vec<Op>) {
                 by_owner,
                 spec,
             } => {
-                let Some(i) = pick(*index, false, &entries) else {
+                let Some(i) = pick(*index, false, EDITING, &entries) else {
                     continue;
                 };
                 let tracked = &entries[i];
@@ -481,7 +502,7 @@ async fn run(currency: &str, user_count: usize, ops: Vec<Op>) {
                     actor(tracked, *by_owner),
                     UPDATE_ENTRY,
                     json!({ "id": tracked.id, "version": tracked.version,
-                            "input": spec.input(currency, &seat_ids, step) }),
+                            "input": spec.edit(currency, &seat_ids, step) }),
                 )
                 .await;
                 let entry = answered(&response, "updateEntry", step, op).clone();
@@ -494,7 +515,7 @@ async fn run(currency: &str, user_count: usize, ops: Vec<Op>) {
                 pick: index,
                 by_owner,
             } => {
-                let Some(i) = pick(*index, false, &entries) else {
+                let Some(i) = pick(*index, false, !EDITING, &entries) else {
                     continue;
                 };
                 let tracked = &entries[i];
@@ -517,7 +538,7 @@ async fn run(currency: &str, user_count: usize, ops: Vec<Op>) {
                 pick: index,
                 by_owner,
             } => {
-                let Some(i) = pick(*index, true, &entries) else {
+                let Some(i) = pick(*index, true, !EDITING, &entries) else {
                     continue;
                 };
                 let tracked = &entries[i];
