@@ -11,6 +11,7 @@ mod categories;
 mod dashboard;
 mod database;
 mod entries;
+mod entry_properties;
 mod helpers;
 mod hostile_documents;
 mod http_surface;
