@@ -52,7 +52,8 @@ impl Entry {
     }
 }
 
-async fn seat(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Member> {
+/// The seat `id` as a `Member`, through the request's loader.
+pub async fn seat(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Member> {
     let seat = loaders(ctx)?
         .load_one(SeatKey(id))
         .await?

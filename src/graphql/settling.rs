@@ -11,13 +11,13 @@ use crate::{
     graphql::{
         accounts::{User, parse_id},
         context::{actor, state},
-        entries::{Entry, current},
+        entries::{Entry, MemberBalance, current, seat},
         guards::BookRoleGuard,
-        loaders::{SeatKey, loaders, user},
+        loaders::user,
         members::Member,
         scalars::{Date, Decimal},
     },
-    ledger::{Money, SplitRule, Transfer},
+    ledger::{Balance, Money, SplitRule, Transfer},
     service::{
         entries::{self, EntryDraft},
         idempotency::IdempotencyKey,
@@ -46,15 +46,7 @@ impl SettlementSuggestions {
 impl SettlementSuggestions {
     /// The payments, by payer then payee. Paying one leaves the others as they are.
     async fn transfers(&self) -> Vec<SuggestedTransfer> {
-        self.suggestions
-            .plan
-            .transfers
-            .iter()
-            .map(|&transfer| SuggestedTransfer {
-                transfer,
-                currency: self.currency.clone(),
-            })
-            .collect()
+        suggested(&self.suggestions.plan.transfers, &self.currency)
     }
 
     /// Whether the number of payments is proven minimal (up to 20 members with a balance);
@@ -75,12 +67,14 @@ pub struct SuggestedTransfer {
     currency: String,
 }
 
-async fn seat(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Member> {
-    let seat = loaders(ctx)?
-        .load_one(SeatKey(id))
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("seat {id} missing")))?;
-    Ok(Member::new(seat))
+fn suggested(transfers: &[Transfer], currency: &str) -> Vec<SuggestedTransfer> {
+    transfers
+        .iter()
+        .map(|&transfer| SuggestedTransfer {
+            transfer,
+            currency: currency.to_owned(),
+        })
+        .collect()
 }
 
 #[Object]
@@ -207,31 +201,6 @@ impl Settlement {
     }
 }
 
-/// One member's totals in a settlement.
-pub struct SettlementBalance {
-    totals: settlements::MemberTotals,
-    currency: String,
-}
-
-#[Object]
-impl SettlementBalance {
-    async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
-        seat(ctx, self.totals.member_id).await
-    }
-
-    async fn paid(&self) -> Decimal {
-        Decimal::amount(self.totals.paid, &self.currency)
-    }
-
-    async fn owed(&self) -> Decimal {
-        Decimal::amount(self.totals.owed, &self.currency)
-    }
-
-    async fn net(&self) -> Decimal {
-        Decimal::amount(self.totals.net, &self.currency)
-    }
-}
-
 #[Object]
 impl Settlement {
     async fn id(&self) -> ID {
@@ -257,27 +226,24 @@ impl Settlement {
     }
 
     /// Each member's paid, owed and net within the period.
-    async fn balances(&self) -> Vec<SettlementBalance> {
+    async fn balances(&self) -> Vec<MemberBalance> {
         self.snapshot
             .balances
             .iter()
-            .map(|totals| SettlementBalance {
-                totals: totals.clone(),
-                currency: self.currency.clone(),
+            .map(|totals| {
+                let balance = Balance {
+                    paid: totals.paid,
+                    owed: totals.owed,
+                    net: totals.net,
+                };
+                MemberBalance::new(totals.member_id, balance, self.currency.clone())
             })
             .collect()
     }
 
     /// The fewest payments that settle the period.
     async fn transfers(&self) -> Vec<SuggestedTransfer> {
-        self.snapshot
-            .transfers
-            .iter()
-            .map(|&transfer| SuggestedTransfer {
-                transfer,
-                currency: self.currency.clone(),
-            })
-            .collect()
+        suggested(&self.snapshot.transfers, &self.currency)
     }
 
     async fn optimal(&self) -> bool {

@@ -125,22 +125,15 @@ pub async fn json(state: &AppState, access: &BookAccess) -> AppResult<String> {
                     })
                 })
                 .collect();
-            json!({
-                "id": row.id,
-                "kind": row.kind,
-                "amount": amount(row.amount_e4),
-                "currency": row.currency,
-                "originalAmount": row.original_amount_e4.map(amount),
-                "originalCurrency": row.original_currency,
-                "exchangeRate": row.exchange_rate,
-                "occurredOn": row.occurred_on,
-                "description": row.description,
-                "note": row.note,
-                "categoryId": row.category_id,
-                "sourceEntryId": row.source_entry_id,
-                "payers": payers,
-                "split": { "mode": book.modes.get(&row.id), "allocations": allocations },
-            })
+            let mut fields = entries::row_fields(row);
+            fields.insert("id".into(), json!(row.id));
+            fields.insert("sourceEntryId".into(), json!(row.source_entry_id));
+            fields.insert("payers".into(), Value::Array(payers));
+            fields.insert(
+                "split".into(),
+                json!({ "mode": book.modes.get(&row.id), "allocations": allocations }),
+            );
+            Value::Object(fields)
         })
         .collect();
     let members: Vec<Value> = book

@@ -561,24 +561,35 @@ fn describe(
             .map(|(member, amount)| json!({ "memberId": member, "amount": amount.to_string() }))
             .collect()
     };
-    let mut value = json!({
+    let mut value = row_fields(row);
+    value.insert("payers".into(), list(payers.collect()));
+    value.insert("shares".into(), list(shares.collect()));
+    if let Some(mode) = mode {
+        value.insert("splitMode".into(), json!(mode));
+    }
+    Value::Object(value)
+}
+
+/// An entry's own fields as JSON (amounts as exact decimal strings): what the activity log
+/// and the JSON export both show of it.
+pub fn row_fields(row: &entry::Model) -> serde_json::Map<String, Value> {
+    let amount = |e4: i64| Money::from_e4(e4).to_string();
+    let fields = json!({
         "kind": row.kind,
-        "amount": Money::from_e4(row.amount_e4).to_string(),
+        "amount": amount(row.amount_e4),
         "currency": row.currency,
-        "originalAmount": row.original_amount_e4.map(|e4| Money::from_e4(e4).to_string()),
+        "originalAmount": row.original_amount_e4.map(amount),
         "originalCurrency": row.original_currency,
         "exchangeRate": row.exchange_rate,
         "occurredOn": row.occurred_on,
         "description": row.description,
         "note": row.note,
         "categoryId": row.category_id,
-        "payers": list(payers.collect()),
-        "shares": list(shares.collect()),
     });
-    if let (Some(mode), Some(object)) = (mode, value.as_object_mut()) {
-        object.insert("splitMode".into(), json!(mode));
+    match fields {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
     }
-    value
 }
 
 /// The fields that differ between two snapshots: (before, after), each holding only those.
