@@ -13,7 +13,9 @@
 //! The generator makes only valid input and valid steps: any refusal is a failure. It keeps to
 //! the rules for payments (TRANSFER entries): they are never edited (nor is an entry edited
 //! into one), and only a manager (here the OWNER) deletes or restores them. Each case gets its own
-//! server and database; there are 8 cases unless `PROPTEST_CASES` says otherwise.
+//! server and database, so a case costs a second or two where a ledger property costs
+//! microseconds: there are `PROPTEST_CASES / 50` cases, at least 8 (`.ci/run` sets 1000 for the
+//! ledger's properties, which gives 20 here; `PROPTEST_CASES=5000` gives 100).
 
 use std::collections::BTreeMap;
 
@@ -589,11 +591,18 @@ async fn run(currency: &str, user_count: usize, ops: Vec<Op>) {
     }
 }
 
+/// How many ledger-property cases buy one case here (see the module docs).
+const CASES_PER_HTTP_CASE: u32 = 50;
+/// The fewest cases run.
+const MIN_CASES: u32 = 8;
+
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(8);
+        .and_then(|cases| cases.parse::<u32>().ok())
+        .map_or(MIN_CASES, |cases| {
+            (cases / CASES_PER_HTTP_CASE).max(MIN_CASES)
+        });
     ProptestConfig {
         cases,
         // Each case is a server and a database: keep a failure's shrinking bounded.
