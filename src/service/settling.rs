@@ -17,8 +17,8 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use entity::{book, enums::Role};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use entity::{book, enums::Role, membership};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::{
@@ -99,13 +99,27 @@ pub struct Payment {
     pub allow_overpay: bool,
 }
 
-/// Checks, inside the writing transaction with the book locked, that the writer may record
-/// `payment` (WRITERs only their own, made or received) and that it does not overshoot.
+/// Checks, inside the writing transaction with the book locked, that both sides are live
+/// members (BAD_USER_INPUT on `from` or `to`), that the writer may record `payment` (WRITERs
+/// only their own, made or received) and that it does not overshoot.
 pub async fn check(
     db: &impl ConnectionTrait,
     access: &BookAccess,
     payment: &Payment,
 ) -> AppResult<()> {
+    for (field, seat) in [("from", payment.from), ("to", payment.to)] {
+        let live = membership::Entity::find_by_id(seat)
+            .filter(membership::Column::BookId.eq(access.book_id()))
+            .filter(membership::Column::RemovedAt.is_null())
+            .one(db)
+            .await?;
+        if live.is_none() {
+            return Err(AppError::bad_input(
+                field,
+                format!("{seat} is not a member of this book"),
+            ));
+        }
+    }
     let own = [payment.from, payment.to].contains(&access.member_id());
     if access.role() == Role::Writer && !own {
         return Err(AppError::Forbidden);

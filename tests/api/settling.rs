@@ -152,6 +152,17 @@ async fn payments_never_overshoot_unless_allowed_and_write_once_per_key() {
     )
     .await;
     assert_refused(&nothing, "BAD_USER_INPUT", Some("amount"));
+    // A seat of another book, on either side, is not a member here.
+    let (_, other_seats) = split_book(&app, ben, &[], "TWD").await;
+    let stranger = json!(other_seats[0]);
+    for (from, to, field) in [
+        (&stranger, &json!(s[2]), "from"),
+        (&json!(s[1]), &stranger, "to"),
+    ] {
+        let input = payment(&book, from, to, &json!("1"));
+        let response = mutate(&app, ben, RECORD_PAYMENT, json!({ "input": input })).await;
+        assert_refused(&response, "BAD_USER_INPUT", Some(field));
+    }
 
     // A WRITER records only payments they make or receive; payments cannot be edited, and only
     // managers delete them.
