@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::{error::AppResult, service::revocation::RevokedCredentials};
+use crate::{background::Background, error::AppResult, service::revocation::RevokedCredentials};
 
 /// The PostgreSQL channel the instances talk on.
 const CHANNEL: &str = "tally_events";
@@ -47,9 +47,24 @@ pub enum Event {
         book_id: Uuid,
         entry_id: Uuid,
         version: i32,
+        change: EntryChange,
     },
+    /// A book's balances or its roster changed (an entry, a payment, a member joining, leaving,
+    /// removed or given another role); `version` is the book's `balance_version` after the
+    /// change. Each committed change moves it by exactly one, so a gap means a missed event.
+    BalancesChanged { book_id: Uuid, version: i64 },
     /// Events may have been missed (the listener reconnected): reload and recheck.
     Resync,
+}
+
+/// What happened to an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryChange {
+    Created,
+    Updated,
+    Deleted,
+    Restored,
 }
 
 /// What goes over `NOTIFY`: the event and the instance that sent it.
@@ -134,22 +149,13 @@ impl EventBus {
     }
 }
 
-/// The running listener; dropping it stops it.
-pub struct Listener(tokio::task::JoinHandle<()>);
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// On PostgreSQL, listens on the channel until dropped, reconnecting with backoff; after every
 /// reconnection it reloads the revoked set and delivers [`Event::Resync`]. `None` on SQLite.
-pub fn spawn_listener(bus: EventBus, db: DatabaseConnection, url: String) -> Option<Listener> {
+pub fn spawn_listener(bus: EventBus, db: DatabaseConnection, url: String) -> Option<Background> {
     if bus.0.backend != DatabaseBackend::Postgres {
         return None;
     }
-    Some(Listener(tokio::spawn(async move {
+    Some(Background::spawn(async move {
         let mut backoff = MIN_BACKOFF;
         loop {
             let error = listen(&bus, &db, &url, &mut backoff).await;
@@ -157,7 +163,7 @@ pub fn spawn_listener(bus: EventBus, db: DatabaseConnection, url: String) -> Opt
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
-    })))
+    }))
 }
 
 /// One listening connection's life: connect, listen, resync (anything may have been missed

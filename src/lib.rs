@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`auth`]: passwords, access tokens, opaque secrets and PII encryption.
+//! - [`background`]: tasks that run beside the server and stop with it.
 //! - [`config`]: environment-only configuration, secrets redacted.
 //! - [`db`]: opening the pool and applying migrations.
 //! - [`error`]: the one error type and its stable `extensions.code`.
@@ -14,6 +15,7 @@
 //! - [`text`]: the validated text types every name and description goes through.
 
 pub mod auth;
+pub mod background;
 pub mod check;
 pub mod config;
 pub mod db;

@@ -11,11 +11,12 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::{
+    background::Background,
     config::Config,
     db::{self, StatementCounter},
     events::{self, EventBus},
     graphql, http,
-    service::{housekeeping, revocation::RevokedCredentials},
+    service::{housekeeping, live, revocation::RevokedCredentials},
     state::{AppState, Keys},
 };
 
@@ -51,6 +52,7 @@ impl Application {
             keys: Arc::new(keys),
             statements,
             events,
+            live: Default::default(),
             plans: Arc::new(crate::service::settling::PlanCache::new(
                 crate::service::settling::PLAN_CACHE_ITEMS,
             )),
@@ -89,6 +91,7 @@ impl Application {
             self.state.db.clone(),
             self.state.config.database_url.clone(),
         );
+        let _live = Background::spawn(live::dispatch(self.state.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let service = self
             .router

@@ -21,6 +21,8 @@ pub struct AppState {
     pub statements: StatementCounter,
     /// Where committed changes are announced; it also keeps the revoked-credential set.
     pub events: EventBus,
+    /// The books live subscribers on this instance watch: see [`crate::service::live`].
+    pub live: crate::service::live::Hub,
     /// Settlement plans by (book, balance version): see [`crate::service::settling`].
     pub plans: Arc<crate::service::settling::PlanCache>,
     /// Turns `true` when the instance starts shutting down, so long-lived connections

@@ -411,24 +411,12 @@ pub async fn book_balances(
     access: &BookAccess,
     roster: Vec<membership::Model>,
 ) -> async_graphql::Result<Vec<MemberBalance>> {
-    let mut stored = balances::of_book(&state(ctx)?.db, access.book_id()).await?;
+    let stored = balances::of_book(&state(ctx)?.db, access.book_id()).await?;
     let currency = &access.book().currency;
-    let shown_as = |seat: Uuid, balance| MemberBalance {
-        seat,
-        balance,
-        currency: currency.clone(),
-    };
-    let mut shown: Vec<MemberBalance> = roster
-        .iter()
-        .map(|seat| shown_as(seat.id, stored.remove(&seat.id).unwrap_or_default()))
-        .collect();
-    shown.extend(
-        stored
-            .into_iter()
-            .filter(|(_, balance)| !balance.net.is_zero())
-            .map(|(seat, balance)| shown_as(seat, balance)),
-    );
-    Ok(shown)
+    Ok(balances::shown(&roster, stored)
+        .into_iter()
+        .map(|(seat, balance)| MemberBalance::new(seat, balance, currency.clone()))
+        .collect())
 }
 
 /// `Book.entries`'s filter.

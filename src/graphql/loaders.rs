@@ -3,9 +3,9 @@
 //! remembered for the rest of the request. Listing a book's members with their users is thus a
 //! fixed number of statements, however many members there are.
 //!
-//! A fresh [`Loaders`] is attached to every request by [`PerRequestLoaders`], a schema
-//! extension (so HTTP and WebSocket requests alike get one): a cache shared across requests
-//! would serve one request another's stale rows.
+//! A fresh [`Loaders`] is attached to every execution by [`PerRequestLoaders`], a schema
+//! extension (so HTTP and WebSocket requests alike get one, and each event of a subscription
+//! its own): a cache shared across requests would serve one request another's stale rows.
 //!
 //! Loaders do not authorize: they are reached only from objects the caller was already allowed
 //! to see (a `Book` exists in the response only after its access check).
@@ -13,11 +13,11 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Context, ServerResult,
+    Context,
     dataloader::{DataLoader, HashMapCache, Loader},
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute},
 };
-use entity::{allocation, category, entry, entry_payer, enums::Role, membership, split, user};
+use entity::{allocation, category, entry, entry_payer, enums::Role, membership, split};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -128,16 +128,12 @@ impl Loader<UserKey> for Batcher {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[UserKey]) -> LoadResult<UserKey, Self::Value> {
-        let rows = user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.iter().map(|key| key.0)))
-            .all(&self.state.db)
-            .await
-            .map_err(AppError::from)?;
-        let mut users = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            users.insert(UserKey(row.id), accounts::reveal(&self.state, row)?);
-        }
-        Ok(users)
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let users = accounts::public_users(&self.state, &ids).await?;
+        Ok(users
+            .into_iter()
+            .map(|user| (UserKey(user.id), user))
+            .collect())
     }
 }
 
@@ -309,13 +305,16 @@ struct AttachLoaders(AppState);
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for AttachLoaders {
-    async fn prepare_request(
+    /// Runs once per query or mutation, and once per event of a subscription: a subscription's
+    /// events each get fresh loaders, so nothing one event read (a role, a name) outlives it.
+    async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
-        request: async_graphql::Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<async_graphql::Request> {
-        next.run(ctx, request.data(new_loaders(self.0.clone())))
-            .await
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> async_graphql::Response {
+        let mut data = async_graphql::Data::default();
+        data.insert(new_loaders(self.0.clone()));
+        next.run_with_data(ctx, operation_name, data).await
     }
 }

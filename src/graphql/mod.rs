@@ -19,6 +19,7 @@ pub mod entry_input;
 pub mod guards;
 pub mod invites;
 pub mod limits;
+pub mod live;
 pub mod loaders;
 pub mod members;
 mod mutation;
@@ -27,14 +28,15 @@ mod query;
 mod scalars;
 pub mod settling;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 
 use crate::state::AppState;
+pub use live::SubscriptionRoot;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 
 /// The executable schema served at `/graphql`.
-pub type TallySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type TallySchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Upper bound on a document's cost (each field counts 1; lists multiply by their page size).
 /// A full page of 100 entries with their payers, split, members and mirrors costs about 2,500;
@@ -62,12 +64,11 @@ pub fn sdl() -> String {
 /// The schema with every request limit and the [`policy`] checks, without application state:
 /// [`build_schema`] adds the state and loaders. On its own it serves the SDL and fuzzing of the
 /// request path (parse, limits, validation), where resolvers that need the database fail.
-pub fn schema_builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription>
-{
+pub fn schema_builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .extension(policy::RequestPolicy)
     .limit_complexity(MAX_COMPLEXITY)

@@ -42,6 +42,17 @@ pub struct PublicUser {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// The users among `ids` that exist, as members see them, in one statement.
+pub async fn public_users(state: &AppState, ids: &[Uuid]) -> AppResult<Vec<PublicUser>> {
+    user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(&state.db)
+        .await?
+        .iter()
+        .map(|row| reveal(state, row))
+        .collect()
+}
+
 /// Decrypts a stored user. A ciphertext that fails to decrypt is an internal error (a wrong key
 /// or tampered row), never shown as garbage.
 pub fn reveal(state: &AppState, row: &user::Model) -> AppResult<PublicUser> {

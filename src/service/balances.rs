@@ -5,8 +5,9 @@
 //! - [`apply`] adds an entry's effect (or takes it away): the new totals are computed with the
 //!   ledger's checked arithmetic from the rows as they are under the book lock (so an amount that
 //!   would overflow a balance is refused as input, not a database error), then written with one
-//!   upsert that *adds* the delta, which is right even without the lock; the book's
-//!   `balance_version` moves on in the same transaction (settlement plans are cached by it).
+//!   upsert that *adds* the delta, which is right even without the lock. The book's
+//!   `balance_version` moves on in the same transaction, once per change, when the unit of work
+//!   commits ([`next_version`]; settlement plans are cached by it).
 //! - [`of_book`] reads them for the API; [`recompute`] rebuilds them from the entries with the
 //!   ledger's reference function, and [`mismatches`] compares the two: `tally check` and the
 //!   integration tests run it.
@@ -14,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};
-use entity::{allocation, book, entry, entry_payer, member_balance};
+use entity::{allocation, book, entry, entry_payer, member_balance, membership};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     sea_query::{Expr, ExprTrait, OnConflict},
@@ -94,15 +95,24 @@ pub async fn apply(
         .on_conflict(on_conflict)
         .exec_without_returning(db)
         .await?;
-    book::Entity::update_many()
+    Ok(())
+}
+
+/// Moves `book_id`'s `balance_version` on by one and returns the new version, in one
+/// statement. The unit of work calls it once per changed book at commit.
+pub async fn next_version(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<i64> {
+    let updated = book::Entity::update_many()
         .col_expr(
             book::Column::BalanceVersion,
             Expr::col(book::Column::BalanceVersion).add(1),
         )
         .filter(book::Column::Id.eq(book_id))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok(())
+    updated
+        .first()
+        .map(|book| book.balance_version)
+        .ok_or(AppError::NotFound { entity: "book" })
 }
 
 /// A stored row as a ledger balance (which re-derives and so checks `net`).
@@ -129,6 +139,58 @@ pub async fn of_book(
         .iter()
         .map(|row| Ok((row.member_id, stored(row)?)))
         .collect()
+}
+
+/// The balances a book shows: one per live seat of `roster`, in its order (zero for a seat with
+/// no row yet), then the removed seats whose net is not zero (money still owed to or by them).
+pub fn shown(
+    roster: &[membership::Model],
+    mut stored: BTreeMap<Uuid, Balance>,
+) -> Vec<(Uuid, Balance)> {
+    let mut shown: Vec<(Uuid, Balance)> = roster
+        .iter()
+        .map(|seat| (seat.id, stored.remove(&seat.id).unwrap_or_default()))
+        .collect();
+    shown.extend(
+        stored
+            .into_iter()
+            .filter(|(_, balance)| !balance.net.is_zero()),
+    );
+    shown
+}
+
+/// How often the version and a read can be caught apart by a concurrent write before the read
+/// gives up (each retry means a write committed in between: rare, and then progress).
+const CONSISTENT_READ_ATTEMPTS: usize = 5;
+
+/// Runs `read` on `book_id` between two reads of its `balance_version`, and again while a
+/// write slipped in between (on PostgreSQL each statement sees its own snapshot): what it read
+/// belongs to the returned version. NOT_FOUND for a book that does not exist.
+pub async fn at_one_version<C, T, F, Fut>(db: &C, book_id: Uuid, mut read: F) -> AppResult<(i64, T)>
+where
+    C: ConnectionTrait,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = AppResult<T>>,
+{
+    for _ in 0..CONSISTENT_READ_ATTEMPTS {
+        let before = version(db, book_id).await?;
+        let value = read().await?;
+        if version(db, book_id).await? == before {
+            return Ok((before, value));
+        }
+    }
+    Err(AppError::conflict(
+        "the balances keep changing; try again in a moment",
+    ))
+}
+
+/// The book's current `balance_version`.
+pub async fn version(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<i64> {
+    book::Entity::find_by_id(book_id)
+        .one(db)
+        .await?
+        .map(|book| book.balance_version)
+        .ok_or(AppError::NotFound { entity: "book" })
 }
 
 /// Each seat's net in `book_id` (seats without a row are at zero and absent).

@@ -10,6 +10,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    background::Background,
     error::AppResult,
     service::{activity, idempotency, now, throttle},
 };
@@ -18,18 +19,9 @@ use crate::{
 /// days long for activity and an hour at most for throttle windows.
 const SWEEP_EVERY: Duration = Duration::from_secs(60 * 60);
 
-/// The running sweep; dropping it stops it.
-pub struct Housekeeping(tokio::task::JoinHandle<()>);
-
-impl Drop for Housekeeping {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Sweeps now and then every hour until the returned handle is dropped.
-pub fn spawn(db: DatabaseConnection, activity_retention: chrono::Duration) -> Housekeeping {
-    Housekeeping(tokio::spawn(async move {
+pub fn spawn(db: DatabaseConnection, activity_retention: chrono::Duration) -> Background {
+    Background::spawn(async move {
         let mut ticks = tokio::time::interval(SWEEP_EVERY);
         // A sweep that ran late must not be followed by a burst of catch-up sweeps.
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -39,7 +31,7 @@ pub fn spawn(db: DatabaseConnection, activity_retention: chrono::Duration) -> Ho
                 tracing::warn!(?error, "housekeeping sweep failed");
             }
         }
-    }))
+    })
 }
 
 async fn sweep(db: &DatabaseConnection, activity_retention: chrono::Duration) -> AppResult<()> {

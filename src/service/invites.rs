@@ -297,6 +297,7 @@ async fn redeem_invite(state: &AppState, actor: &Actor, redeem: Redeem<'_>) -> A
     if consumed.rows_affected != 1 {
         return Err(invite_not_found());
     }
+    work.balances_changed(book.id);
     work.commit(state).await?;
     Ok(book.id)
 }

@@ -120,7 +120,7 @@ pub async fn change_role(
     user_id: Uuid,
     role: Role,
 ) -> AppResult<membership::Model> {
-    let work = UnitOfWork::begin(state).await?;
+    let mut work = UnitOfWork::begin(state).await?;
     let txn = work.txn();
     let access = access::require_write(txn, actor, book_id, Role::Admin).await?;
     if role == Role::Owner {
@@ -143,6 +143,7 @@ pub async fn change_role(
         ..target.clone()
     };
     record(txn, &access, Action::MemberRoleChanged, &target, Some(role)).await?;
+    work.balances_changed(book_id);
     work.commit(state).await?;
     Ok(changed)
 }
@@ -155,7 +156,7 @@ pub async fn remove_member(
     book_id: Uuid,
     seat: SeatRef,
 ) -> AppResult<()> {
-    let work = UnitOfWork::begin(state).await?;
+    let mut work = UnitOfWork::begin(state).await?;
     let txn = work.txn();
     let access = access::require_write(txn, actor, book_id, Role::Admin).await?;
     let target = find_member(txn, book_id, seat).await?;
@@ -171,18 +172,20 @@ pub async fn remove_member(
     }
     remove_seat(txn, &target).await?;
     record(txn, &access, Action::MemberRemoved, &target, None).await?;
+    work.balances_changed(book_id);
     work.commit(state).await
 }
 
 /// The actor leaves the book. The owner must transfer ownership first.
 pub async fn leave_book(state: &AppState, actor: &Actor, book_id: Uuid) -> AppResult<()> {
-    let work = UnitOfWork::begin(state).await?;
+    let mut work = UnitOfWork::begin(state).await?;
     let txn = work.txn();
     let access = access::require_write(txn, actor, book_id, Role::Reader).await?;
     let me = find_member(txn, book_id, SeatRef::Member(access.member_id())).await?;
     guard_owner(&access, &me, "leave")?;
     remove_seat(txn, &me).await?;
     record(txn, &access, Action::MemberLeft, &me, None).await?;
+    work.balances_changed(book_id);
     work.commit(state).await
 }
 
@@ -193,7 +196,7 @@ pub async fn transfer_ownership(
     book_id: Uuid,
     user_id: Uuid,
 ) -> AppResult<()> {
-    let work = UnitOfWork::begin(state).await?;
+    let mut work = UnitOfWork::begin(state).await?;
     let txn = work.txn();
     let access = access::require_write(txn, actor, book_id, Role::Owner).await?;
     if user_id == actor.user_id {
@@ -226,6 +229,7 @@ pub async fn transfer_ownership(
         Some(Role::Admin),
     )
     .await?;
+    work.balances_changed(book_id);
     work.commit(state).await
 }
 
@@ -307,7 +311,7 @@ pub async fn add_guest(
     name: &str,
 ) -> AppResult<membership::Model> {
     let name = Name::parse("name", name, MAX_GUEST_NAME_CHARS)?;
-    let work = UnitOfWork::begin(state).await?;
+    let mut work = UnitOfWork::begin(state).await?;
     let txn = work.txn();
     let access = access::require_write(txn, actor, book_id, Role::Admin).await?;
     if access.book().kind == entity::enums::BookKind::Personal {
@@ -357,6 +361,7 @@ pub async fn add_guest(
         },
     )
     .await?;
+    work.balances_changed(book_id);
     work.commit(state).await?;
     Ok(guest)
 }

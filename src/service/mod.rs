@@ -20,6 +20,7 @@ pub mod export;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod invites;
+pub mod live;
 pub mod members;
 pub mod revocation;
 pub mod sessions;

@@ -17,7 +17,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use entity::{book, enums::Role, membership};
+use entity::{enums::Role, membership};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -40,16 +40,25 @@ pub struct Suggestions {
     pub balance_version: i64,
 }
 
-/// How often the version and the balances may be caught apart by a concurrent write before the
-/// read gives up (each retry means a write committed in between: rare, and then progress).
-const CONSISTENT_READ_ATTEMPTS: usize = 5;
-
 /// The suggested payments for the book's current balances (any member may read them).
 pub async fn suggestions(state: &AppState, access: &BookAccess) -> AppResult<Suggestions> {
-    let (version, nets) = consistent_nets(&state.db, access.book_id()).await?;
+    let book_id = access.book_id();
+    let (version, nets) =
+        balances::at_one_version(&state.db, book_id, || balances::nets(&state.db, book_id)).await?;
+    plan_at(state, book_id, version, nets).await
+}
+
+/// The plan for `book_id`'s `nets` at `version`: computed by the first caller, shared by every
+/// other (live subscribers of one change ask together).
+pub async fn plan_at(
+    state: &AppState,
+    book_id: Uuid,
+    version: i64,
+    nets: BTreeMap<Uuid, Money>,
+) -> AppResult<Suggestions> {
     let plan = state
         .plans
-        .get_or_insert_async(&(access.book_id(), version), async move {
+        .get_or_insert_async(&(book_id, version), async move {
             tokio::task::spawn_blocking(move || settlement_plan(&nets).map(Arc::new))
                 .await
                 .map_err(AppError::internal)?
@@ -60,33 +69,6 @@ pub async fn suggestions(state: &AppState, access: &BookAccess) -> AppResult<Sug
         plan,
         balance_version: version,
     })
-}
-
-/// The book's nets together with the balance version they belong to: the version is read
-/// before and after the balances, and the read is repeated if a write slipped in between (on
-/// PostgreSQL each statement sees its own snapshot).
-async fn consistent_nets(
-    db: &impl ConnectionTrait,
-    book_id: Uuid,
-) -> AppResult<(i64, BTreeMap<Uuid, Money>)> {
-    for _ in 0..CONSISTENT_READ_ATTEMPTS {
-        let before = balance_version(db, book_id).await?;
-        let nets = balances::nets(db, book_id).await?;
-        if balance_version(db, book_id).await? == before {
-            return Ok((before, nets));
-        }
-    }
-    Err(AppError::conflict(
-        "the balances keep changing; try again in a moment",
-    ))
-}
-
-async fn balance_version(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<i64> {
-    book::Entity::find_by_id(book_id)
-        .one(db)
-        .await?
-        .map(|book| book.balance_version)
-        .ok_or(AppError::NotFound { entity: "book" })
 }
 
 /// What `recordPayment` asks for, parsed.

@@ -6,14 +6,25 @@
 //! events are staged inside the transaction (PostgreSQL `NOTIFY`, sent only if it commits) and
 //! delivered to this instance only after the commit succeeded. A unit of work dropped without
 //! committing rolls back and announces nothing.
+//!
+//! A change to a book's balances or roster is marked with [`UnitOfWork::balances_changed`]:
+//! at commit the book's `balance_version` moves on by exactly one, however many statements the
+//! change made, and [`Event::BalancesChanged`] carries the new version, so a live client that
+//! sees a version jump knows it missed a change.
+
+use std::collections::BTreeSet;
 
 use sea_orm::{DatabaseTransaction, TransactionTrait};
+use uuid::Uuid;
 
-use crate::{error::AppResult, events::Event, state::AppState};
+use crate::{error::AppResult, events::Event, service::balances, state::AppState};
 
 pub struct UnitOfWork {
     txn: DatabaseTransaction,
     events: Vec<Event>,
+    /// Books whose balances or roster this change touched (sorted: versions move in id order,
+    /// the order every write locks books in).
+    books: BTreeSet<Uuid>,
 }
 
 impl UnitOfWork {
@@ -21,6 +32,7 @@ impl UnitOfWork {
         Ok(Self {
             txn: state.db.begin().await?,
             events: Vec::new(),
+            books: BTreeSet::new(),
         })
     }
 
@@ -34,8 +46,19 @@ impl UnitOfWork {
         self.events.push(event);
     }
 
+    /// Marks a change to `book_id`'s balances or roster: its version moves on at commit, and
+    /// [`Event::BalancesChanged`] announces it. The caller's transaction has locked the book.
+    pub fn balances_changed(&mut self, book_id: Uuid) {
+        self.books.insert(book_id);
+    }
+
     /// Commits the change, then delivers its events.
-    pub async fn commit(self, state: &AppState) -> AppResult<()> {
+    pub async fn commit(mut self, state: &AppState) -> AppResult<()> {
+        for book_id in std::mem::take(&mut self.books) {
+            let version = balances::next_version(&self.txn, book_id).await?;
+            self.events
+                .push(Event::BalancesChanged { book_id, version });
+        }
         state.events.stage(&self.txn, &self.events).await?;
         self.txn.commit().await?;
         state.events.deliver(&self.events);

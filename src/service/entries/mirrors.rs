@@ -32,6 +32,7 @@ use uuid::Uuid;
 use super::plan::{Given, Plan, Share};
 use crate::{
     error::AppResult,
+    events::EntryChange,
     ledger::{self, Currency, Money, SplitRule},
     service::{
         access,
@@ -77,12 +78,17 @@ pub async fn sync(
     let currency = Currency::parse(&source.currency).map_err(crate::error::AppError::internal)?;
     for (&book_id, &(owner_seat, amount)) in &wanted {
         let previous = existing.iter().find(|mirror| mirror.book_id == book_id);
+        let change = match previous {
+            None => EntryChange::Created,
+            Some(previous) if previous.deleted_at.is_some() => EntryChange::Restored,
+            Some(_) => EntryChange::Updated,
+        };
         let mirror = write_mirror(txn, source, previous, book_id, amount, at).await?;
         let plan = mirror_plan(mirror.id, owner_seat, amount, currency)?;
         store::replace_children(txn, book_id, mirror.id, &plan, at).await?;
         let effect = plan.effect(ledger_kind(mirror.kind));
         balances::apply(txn, book_id, &effect, Direction::Apply).await?;
-        changed.push(Changed::of(&mirror));
+        changed.push(Changed::of(&mirror, change));
     }
     for mirror in existing {
         if !wanted.contains_key(&mirror.book_id) && mirror.deleted_at.is_none() {
@@ -93,7 +99,7 @@ pub async fn sync(
             gone.version = Set(version);
             gone.updated_at = Set(at);
             let gone = gone.update(txn).await?;
-            changed.push(Changed::of(&gone));
+            changed.push(Changed::of(&gone, EntryChange::Deleted));
         }
     }
     Ok(changed)

@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
-    events::Event,
+    events::{EntryChange, Event},
     ledger::{self, Currency, Money, Rate, SplitRule},
     service::{
         Actor,
@@ -115,14 +115,16 @@ pub struct Changed {
     pub book_id: Uuid,
     pub entry_id: Uuid,
     pub version: i32,
+    pub change: EntryChange,
 }
 
 impl Changed {
-    fn of(row: &entry::Model) -> Self {
+    fn of(row: &entry::Model, change: EntryChange) -> Self {
         Self {
             book_id: row.book_id,
             entry_id: row.id,
             version: row.version,
+            change,
         }
     }
 }
@@ -322,7 +324,12 @@ async fn set_deleted(
         Direction::Apply
     };
     balances::apply(txn, row.book_id, &effect, direction).await?;
-    let mut changed = vec![Changed::of(&row)];
+    let change = if deleted {
+        EntryChange::Deleted
+    } else {
+        EntryChange::Restored
+    };
+    let mut changed = vec![Changed::of(&row, change)];
     changed.extend(mirrors::sync(txn, &row, &effect.allocations, at).await?);
     let (action, state_after) = match (deleted, row.kind) {
         (true, EntryKind::Transfer) => (Action::PaymentDeleted, json!({ "deleted": true })),
@@ -360,13 +367,15 @@ pub async fn mirror_claimed_seat(
     Ok(changed)
 }
 
-/// Announces each changed entry once the unit of work commits.
+/// Announces each changed entry, and the balances of its book, once the unit of work commits.
 pub fn publish(work: &mut UnitOfWork, changed: Vec<Changed>) {
     for change in changed {
+        work.balances_changed(change.book_id);
         work.publish(Event::EntryChanged {
             book_id: change.book_id,
             entry_id: change.entry_id,
             version: change.version,
+            change: change.change,
         });
     }
 }
@@ -412,7 +421,11 @@ async fn write_money(
     }
     let effect = plan.effect(ledger_kind(row.kind));
     balances::apply(txn, row.book_id, &effect, Direction::Apply).await?;
-    let mut changed = vec![Changed::of(row)];
+    let change = match old {
+        Some(_) => EntryChange::Updated,
+        None => EntryChange::Created,
+    };
+    let mut changed = vec![Changed::of(row, change)];
     changed.extend(mirrors::sync(txn, row, &effect.allocations, at).await?);
     Ok(changed)
 }

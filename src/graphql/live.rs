@@ -1,0 +1,343 @@
+//! Subscriptions: `balancesChanged` and `entryEvents`, over `/graphql/ws`.
+//!
+//! Both start like a query on the book (a non-member gets NOT_FOUND) and then follow the
+//! instance's [`Hub`](crate::service::live::Hub), which reads each change once for all
+//! subscribers of the book. Every event is checked against the roster of the state it came
+//! with: a subscriber who is no longer a member gets NOT_FOUND and the stream ends. Each event
+//! is resolved with fresh loaders (see [`crate::graphql::loaders`]), primed from the shared
+//! state, so a subscriber's selection costs no query of its own for the balances' members.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, Object, Subscription};
+use entity::entry;
+use futures_util::{Stream, stream};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use crate::{
+    error::AppResult,
+    events::EntryChange,
+    graphql::{
+        accounts::parse_id,
+        context::{actor, state},
+        entries::{Entry, MemberBalance},
+        loaders::{SeatKey, UserKey, loaders},
+        settling::SettlementSuggestions,
+    },
+    service::{
+        access, balances,
+        live::{BookState, EntryNotice, Watch},
+        settling,
+    },
+    state::AppState,
+};
+
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+/// Why an event was sent.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BalancesEventKind {
+    /// The change right after the last one this subscriber heard.
+    Changed,
+    /// Changes were missed (the subscriber fell behind, or the server lost events): this is the
+    /// current state, to replace whatever the client holds.
+    Resync,
+}
+
+/// What happened to an entry, or RESYNC when entry events were missed.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum EntryEventKind {
+    Created,
+    Updated,
+    Deleted,
+    Restored,
+    /// Entry events were missed: reload the entries.
+    Resync,
+}
+
+impl From<EntryChange> for EntryEventKind {
+    fn from(change: EntryChange) -> Self {
+        match change {
+            EntryChange::Created => Self::Created,
+            EntryChange::Updated => Self::Updated,
+            EntryChange::Deleted => Self::Deleted,
+            EntryChange::Restored => Self::Restored,
+        }
+    }
+}
+
+#[Subscription(name = "Subscription")]
+impl SubscriptionRoot {
+    /// The book's balances after every committed change to its money or members, with the
+    /// balance version each belongs to (it moves by one per change: a jump means a missed
+    /// change, and comes as RESYNC). Ends with NOT_FOUND when the subscriber leaves the book.
+    async fn balances_changed<'ctx>(
+        &self,
+        ctx: &Context<'ctx>,
+        book_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<BalancesEvent>> + 'ctx>
+    {
+        let (watch, user_id, version) = start(ctx, &book_id).await?;
+        let follow = Follow {
+            watch,
+            user_id,
+            last: version,
+            done: false,
+        };
+        Ok(stream::unfold(follow, |mut follow| async move {
+            let event = follow.next_state().await?;
+            Some((event, follow))
+        }))
+    }
+
+    /// Every entry of the book created, updated, deleted or restored (mirrors in a personal
+    /// book included), as it commits; RESYNC when the subscriber fell behind. Ends with
+    /// NOT_FOUND when the subscriber leaves the book.
+    async fn entry_events<'ctx>(
+        &self,
+        ctx: &Context<'ctx>,
+        book_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<EntryEvent>> + 'ctx> {
+        let (watch, user_id, version) = start(ctx, &book_id).await?;
+        let app = state(ctx)?.clone();
+        let follow = Follow {
+            watch,
+            user_id,
+            last: version,
+            done: false,
+        };
+        Ok(stream::unfold(
+            (follow, app),
+            |(mut follow, app)| async move {
+                let event = follow.next_entry(&app).await?;
+                Some((event, (follow, app)))
+            },
+        ))
+    }
+}
+
+/// Checks the caller may read the book and starts watching it: the watch, the caller, and the
+/// book's balance version as of now.
+async fn start(ctx: &Context<'_>, book_id: &ID) -> AppResult<(Watch, Uuid, i64)> {
+    let book_id = parse_id(book_id, "bookId")?;
+    let actor = actor(ctx)?;
+    let app = state(ctx)?;
+    let access = access::require(&app.db, &actor, book_id, entity::enums::Role::Reader).await?;
+    // Watch first, then read the version: a change committed in between is heard, not lost.
+    let watch = app.live.watch(book_id);
+    let version = balances::version(&app.db, access.book_id()).await?;
+    Ok((watch, actor.user_id, version))
+}
+
+/// One subscriber following one book.
+struct Follow {
+    watch: Watch,
+    user_id: Uuid,
+    /// The last balance version this subscriber was told about.
+    last: i64,
+    /// The stream has ended (with an error): nothing more.
+    done: bool,
+}
+
+impl Follow {
+    /// Ends the stream with NOT_FOUND when `book` says the subscriber is no longer a member.
+    fn still_member(&mut self, book: &BookState) -> AppResult<()> {
+        if book.role_of(self.user_id).is_none() {
+            self.done = true;
+            return Err(access::book_not_found());
+        }
+        Ok(())
+    }
+
+    /// The next state worth telling, or `None` when the stream ends.
+    async fn next_state(&mut self) -> Option<async_graphql::Result<BalancesEvent>> {
+        if self.done {
+            return None;
+        }
+        loop {
+            self.watch.state.changed().await.ok()?;
+            let Some(book) = self.watch.state.borrow_and_update().clone() else {
+                continue;
+            };
+            if book.version <= self.last && !book.resync {
+                continue;
+            }
+            if let Err(error) = self.still_member(&book) {
+                return Some(Err(error.into()));
+            }
+            let kind = if book.resync || book.version > self.last + 1 {
+                BalancesEventKind::Resync
+            } else {
+                BalancesEventKind::Changed
+            };
+            self.last = book.version;
+            return Some(Ok(BalancesEvent { book, kind }));
+        }
+    }
+
+    /// The next entry event, or `None` when the stream ends.
+    async fn next_entry(&mut self, app: &AppState) -> Option<async_graphql::Result<EntryEvent>> {
+        if self.done {
+            return None;
+        }
+        loop {
+            tokio::select! {
+                // A removal comes as a new state, before any entry committed after it.
+                changed = self.watch.state.changed() => {
+                    changed.ok()?;
+                    let book = self.watch.state.borrow_and_update().clone();
+                    if let Some(book) = book
+                        && let Err(error) = self.still_member(&book)
+                    {
+                        return Some(Err(error.into()));
+                    }
+                }
+                notice = self.watch.entries.recv() => {
+                    let event = match notice {
+                        Ok(notice) => self.entry_event(&notice),
+                        Err(RecvError::Lagged(_)) => self.resync(app).await,
+                        Err(RecvError::Closed) => return None,
+                    };
+                    return Some(event);
+                }
+            }
+        }
+    }
+
+    fn entry_event(&mut self, notice: &EntryNotice) -> async_graphql::Result<EntryEvent> {
+        let book = self.watch.state.borrow().clone();
+        if let Some(book) = book {
+            self.still_member(&book)?;
+        }
+        Ok(match notice {
+            EntryNotice::Changed {
+                change,
+                entry,
+                balance_version,
+            } => EntryEvent {
+                kind: (*change).into(),
+                entry: Some(entry.clone()),
+                balance_version: *balance_version,
+                viewer: self.user_id,
+            },
+            EntryNotice::Resync { balance_version } => EntryEvent {
+                kind: EntryEventKind::Resync,
+                entry: None,
+                balance_version: *balance_version,
+                viewer: self.user_id,
+            },
+        })
+    }
+
+    /// The subscriber fell behind: a RESYNC with the book's current version.
+    async fn resync(&mut self, app: &AppState) -> async_graphql::Result<EntryEvent> {
+        let balance_version = balances::version(&app.db, self.watch.book_id()).await?;
+        Ok(EntryEvent {
+            kind: EntryEventKind::Resync,
+            entry: None,
+            balance_version,
+            viewer: self.user_id,
+        })
+    }
+}
+
+/// A book's balances after a change.
+pub struct BalancesEvent {
+    book: Arc<BookState>,
+    kind: BalancesEventKind,
+}
+
+#[Object]
+impl BalancesEvent {
+    async fn kind(&self) -> BalancesEventKind {
+        self.kind
+    }
+
+    async fn book_id(&self) -> ID {
+        ID(self.book.book_id.to_string())
+    }
+
+    /// The book's balance version these balances belong to.
+    async fn version(&self) -> i64 {
+        self.book.version
+    }
+
+    /// Each member's paid, owed and net, as `Book.balances` shows them.
+    async fn balances(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberBalance>> {
+        prime(ctx, &self.book).await?;
+        Ok(self
+            .book
+            .balances
+            .iter()
+            .map(|(seat, balance)| MemberBalance::new(*seat, *balance, self.book.currency.clone()))
+            .collect())
+    }
+
+    /// The suggested payments for these balances: computed once per change, whoever asks.
+    async fn settlement_suggestions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<SettlementSuggestions> {
+        prime(ctx, &self.book).await?;
+        let suggestions = settling::plan_at(
+            state(ctx)?,
+            self.book.book_id,
+            self.book.version,
+            self.book.nets(),
+        )
+        .await?;
+        Ok(SettlementSuggestions::new(
+            suggestions,
+            self.book.currency.clone(),
+        ))
+    }
+}
+
+/// Fills this event's loaders with the seats and users the state already holds.
+async fn prime(ctx: &Context<'_>, book: &BookState) -> AppResult<()> {
+    let loaders = loaders(ctx)?;
+    loaders
+        .feed_many(
+            book.seats
+                .iter()
+                .map(|seat| (SeatKey(seat.id), seat.clone())),
+        )
+        .await;
+    loaders
+        .feed_many(
+            book.users
+                .iter()
+                .map(|user| (UserKey(user.id), user.clone())),
+        )
+        .await;
+    Ok(())
+}
+
+/// An entry's change.
+pub struct EntryEvent {
+    kind: EntryEventKind,
+    entry: Option<Arc<entry::Model>>,
+    balance_version: i64,
+    viewer: Uuid,
+}
+
+#[Object]
+impl EntryEvent {
+    async fn kind(&self) -> EntryEventKind {
+        self.kind
+    }
+
+    /// The entry as it is after the change (a later change may already show); null for RESYNC.
+    async fn entry(&self) -> Option<Entry> {
+        self.entry
+            .as_ref()
+            .map(|row| Entry::new(row.as_ref().clone(), self.viewer))
+    }
+
+    /// The book's balance version as of this event.
+    async fn balance_version(&self) -> i64 {
+        self.balance_version
+    }
+}
