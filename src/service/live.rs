@@ -97,10 +97,15 @@ pub enum EntryNotice {
 #[derive(Clone, Default)]
 pub struct Hub(Arc<Mutex<HashMap<Uuid, Channels>>>);
 
+/// Where a book's newest state is published.
+type States = watch::Sender<Option<Arc<BookState>>>;
+/// Where a book's entry changes are published.
+type Notices = broadcast::Sender<Arc<EntryNotice>>;
+
 struct Channels {
     watchers: usize,
-    state: watch::Sender<Option<Arc<BookState>>>,
-    entries: broadcast::Sender<Arc<EntryNotice>>,
+    state: States,
+    entries: Notices,
 }
 
 /// A subscriber's view of one book; dropping it stops watching.
@@ -158,13 +163,7 @@ impl Hub {
         self.books().keys().copied().collect()
     }
 
-    fn channels(
-        &self,
-        book_id: Uuid,
-    ) -> Option<(
-        watch::Sender<Option<Arc<BookState>>>,
-        broadcast::Sender<Arc<EntryNotice>>,
-    )> {
+    fn channels(&self, book_id: Uuid) -> Option<(States, Notices)> {
         self.books()
             .get(&book_id)
             .map(|channels| (channels.state.clone(), channels.entries.clone()))
@@ -239,8 +238,8 @@ async fn publish(
     state: &AppState,
     book_id: Uuid,
     work: BookWork,
-    states: watch::Sender<Option<Arc<BookState>>>,
-    entries: broadcast::Sender<Arc<EntryNotice>>,
+    states: States,
+    entries: Notices,
 ) {
     if let Err(error) = publish_book(state, book_id, work, &states, &entries).await {
         // Subscribers miss this change; the next one brings them up to date (states carry the
@@ -253,8 +252,8 @@ async fn publish_book(
     state: &AppState,
     book_id: Uuid,
     work: BookWork,
-    states: &watch::Sender<Option<Arc<BookState>>>,
-    entries: &broadcast::Sender<Arc<EntryNotice>>,
+    states: &States,
+    entries: &Notices,
 ) -> AppResult<()> {
     let mut version = None;
     if work.balances || work.resync {
