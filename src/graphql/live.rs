@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, Object, Subscription};
-use entity::entry;
-use futures_util::{Stream, stream};
+use entity::{entry, enums::Role};
+use futures_util::{Stream, StreamExt, future, stream};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ use crate::{
     },
     service::{
         access, balances,
-        live::{BookState, EntryNotice, Watch},
+        live::{self, BookState, EntryNotice, Watch},
         settling,
     },
     state::AppState,
@@ -39,6 +39,8 @@ pub struct SubscriptionRoot;
 /// Why an event was sent.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum BalancesEventKind {
+    /// The book as it was when the subscription started: the first event of every stream.
+    Current,
     /// The change right after the last one this subscriber heard.
     Changed,
     /// Changes were missed (the subscriber fell behind, or the server lost events): this is the
@@ -49,6 +51,9 @@ pub enum BalancesEventKind {
 /// What happened to an entry, or RESYNC when entry events were missed.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum EntryEventKind {
+    /// The first event of every stream: its `balanceVersion` is the book's as the subscription
+    /// started, and every entry change committed after it follows.
+    Subscribed,
     Created,
     Updated,
     Deleted,
@@ -70,65 +75,77 @@ impl From<EntryChange> for EntryEventKind {
 
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
-    /// The book's balances after every committed change to its money or members, with the
-    /// balance version each belongs to (it moves by one per change: a jump means a missed
-    /// change, and comes as RESYNC). Ends with NOT_FOUND when the subscriber leaves the book.
+    /// The book's balances as the subscription starts (CURRENT), then after every committed
+    /// change to its money or members, with the balance version each belongs to: it moves by
+    /// one per change, and an event after missed changes comes as RESYNC. Ends with NOT_FOUND
+    /// when the subscriber leaves the book.
     async fn balances_changed<'ctx>(
         &self,
         ctx: &Context<'ctx>,
         book_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<BalancesEvent>> + 'ctx>
     {
-        let (watch, user_id, version) = start(ctx, &book_id).await?;
+        let watch = start(ctx, &book_id).await?;
+        // Read after watching: a change committed meanwhile is in this state or still to come.
+        let book = Arc::new(live::current(state(ctx)?, watch.book_id()).await?);
         let follow = Follow {
             watch,
-            user_id,
-            last: version,
+            user_id: actor(ctx)?.user_id,
+            last: book.version,
             done: false,
         };
-        Ok(stream::unfold(follow, |mut follow| async move {
+        let first = BalancesEvent {
+            book,
+            kind: BalancesEventKind::Current,
+        };
+        let changes = stream::unfold(follow, |mut follow| async move {
             let event = follow.next_state().await?;
             Some((event, follow))
-        }))
+        });
+        Ok(stream::once(future::ready(Ok(first))).chain(changes))
     }
 
-    /// Every entry of the book created, updated, deleted or restored (mirrors in a personal
-    /// book included), as it commits; RESYNC when the subscriber fell behind. Ends with
-    /// NOT_FOUND when the subscriber leaves the book.
+    /// SUBSCRIBED first, with the book's balance version as the subscription starts; then
+    /// every entry of the book created, updated, deleted or restored after it (mirrors in a
+    /// personal book included), as it commits; RESYNC when the subscriber fell behind. Ends
+    /// with NOT_FOUND when the subscriber leaves the book.
     async fn entry_events<'ctx>(
         &self,
         ctx: &Context<'ctx>,
         book_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<EntryEvent>> + 'ctx> {
-        let (watch, user_id, version) = start(ctx, &book_id).await?;
+        let watch = start(ctx, &book_id).await?;
         let app = state(ctx)?.clone();
+        // Read after watching: a change committed meanwhile is counted in it or still to come.
+        let version = balances::version(&app.db, watch.book_id()).await?;
+        let user_id = actor(ctx)?.user_id;
         let follow = Follow {
             watch,
             user_id,
             last: version,
             done: false,
         };
-        Ok(stream::unfold(
-            (follow, app),
-            |(mut follow, app)| async move {
-                let event = follow.next_entry(&app).await?;
-                Some((event, (follow, app)))
-            },
-        ))
+        let first = EntryEvent {
+            kind: EntryEventKind::Subscribed,
+            entry: None,
+            balance_version: version,
+            viewer: user_id,
+        };
+        let changes = stream::unfold((follow, app), |(mut follow, app)| async move {
+            let event = follow.next_entry(&app).await?;
+            Some((event, (follow, app)))
+        });
+        Ok(stream::once(future::ready(Ok(first))).chain(changes))
     }
 }
 
-/// Checks the caller may read the book and starts watching it: the watch, the caller, and the
-/// book's balance version as of now.
-async fn start(ctx: &Context<'_>, book_id: &ID) -> AppResult<(Watch, Uuid, i64)> {
+/// Checks the caller may read the book (NOT_FOUND otherwise, as for a query) and starts
+/// watching it.
+async fn start(ctx: &Context<'_>, book_id: &ID) -> AppResult<Watch> {
     let book_id = parse_id(book_id, "bookId")?;
-    let actor = actor(ctx)?;
     let app = state(ctx)?;
-    let access = access::require(&app.db, &actor, book_id, entity::enums::Role::Reader).await?;
-    // Watch first, then read the version: a change committed in between is heard, not lost.
-    let watch = app.live.watch(book_id);
-    let version = balances::version(&app.db, access.book_id()).await?;
-    Ok((watch, actor.user_id, version))
+    let access = access::require(&app.db, &actor(ctx)?, book_id, Role::Reader).await?;
+    Ok(app.live.watch(access.book_id()))
 }
 
 /// One subscriber following one book.

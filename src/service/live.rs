@@ -303,6 +303,11 @@ async fn publish_book(
     Ok(())
 }
 
+/// The book's state as of now, for a subscriber starting to follow it.
+pub async fn current(state: &AppState, book_id: Uuid) -> AppResult<BookState> {
+    load(state, book_id).await
+}
+
 /// Reads a book's state at one balance version.
 async fn load(state: &AppState, book_id: Uuid) -> AppResult<BookState> {
     let db = &state.db;
