@@ -23,5 +23,7 @@ mod names;
 mod roles_matrix;
 mod schema_file;
 mod settling;
+mod sockets;
+mod subscriptions;
 mod throttles;
 mod websocket;

@@ -2,75 +2,14 @@
 //! from `connection_init`, the client address in every throttle, and a credential checked as of
 //! now: an expired or revoked one closes the socket with 4403 without waiting for the client.
 
-use std::time::Duration;
-
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
-use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream,
-    tungstenite::{Message, http::HeaderValue},
+use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
+
+use crate::{
+    helpers::{PASSWORD, TEST_JWT_SECRET, TestApp, error_code, socket_request},
+    sockets::{Reply, Socket, acknowledged, next, open, run, wait_for_listeners},
 };
-
-use crate::helpers::{PASSWORD, TEST_JWT_SECRET, TestApp, error_code, socket_request};
-
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens a `graphql-transport-ws` socket to the server at `address` and sends
-/// `connection_init` with `payload`.
-async fn open(address: &str, payload: Value) -> Socket {
-    let request = socket_request(address);
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let init = json!({ "type": "connection_init", "payload": payload });
-    socket.send(Message::text(init.to_string())).await.unwrap();
-    socket
-}
-
-/// A socket authenticated with `token`, past its `connection_ack`.
-async fn acknowledged(address: &str, token: &str) -> Socket {
-    let mut socket = open(
-        address,
-        json!({ "Authorization": format!("Bearer {token}") }),
-    )
-    .await;
-    let ack = next(&mut socket).await;
-    assert!(
-        matches!(&ack, Reply::Json(message) if message["type"] == "connection_ack"),
-        "{ack:?}"
-    );
-    socket
-}
-
-#[derive(Debug)]
-enum Reply {
-    Json(Value),
-    Closed(Option<u16>),
-}
-
-/// The next message from the server within 10 s (a timeout fails the test).
-async fn next(socket: &mut Socket) -> Reply {
-    let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-        .await
-        .expect("the server answers within 10 s");
-    match message {
-        Some(Ok(Message::Text(text))) => Reply::Json(serde_json::from_str(&text).unwrap()),
-        Some(Ok(Message::Close(frame))) => Reply::Closed(frame.map(|frame| frame.code.into())),
-        Some(Ok(other)) => panic!("unexpected frame {other:?}"),
-        Some(Err(_)) | None => Reply::Closed(None),
-    }
-}
-
-/// Runs `query` as operation `id` and returns the first answer to it.
-async fn run(socket: &mut Socket, id: &str, query: &str, variables: Value) -> Reply {
-    let subscribe = json!({
-        "id": id, "type": "subscribe",
-        "payload": { "query": query, "variables": variables },
-    });
-    socket
-        .send(Message::text(subscribe.to_string()))
-        .await
-        .unwrap();
-    next(socket).await
-}
 
 #[tokio::test]
 async fn a_valid_token_in_connection_init_is_acknowledged() {
@@ -219,22 +158,6 @@ async fn a_session_ended_on_one_instance_is_refused_on_another() {
         .gql_on(&other.address, Some(&alice.access_token), me, json!({}))
         .await;
     assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"), "{refused}");
-}
-
-async fn wait_for_listeners(app: &TestApp, expected: i64) {
-    for _ in 0..100 {
-        let listening = app
-            .count(
-                "pg_stat_activity",
-                "datname = current_database() AND query LIKE 'LISTEN%'",
-            )
-            .await;
-        if listening == expected {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the instances did not listen again within 10 s");
 }
 
 /// Sends raw protocol messages and returns how the server answers the last of them.
