@@ -1,5 +1,6 @@
 //! The HTTP surface: `/graphql` (GET serves GraphiQL, POST executes), `/graphql/ws`
-//! (subscriptions), `/healthz` (the process is up) and `/readyz` (the database answers).
+//! (subscriptions), `/dashboard` (the live dashboard page), `/healthz` (the process is up) and
+//! `/readyz` (the database answers).
 //!
 //! GraphQL over GET is never executed, so a link or an `<img>` cannot run a mutation; POST must
 //! carry `Content-Type: application/json`, which browsers cannot send cross-origin without a CORS
@@ -39,6 +40,7 @@ use crate::{
 };
 
 mod client_address;
+mod dashboard;
 mod websocket;
 
 /// Largest accepted request body (and WebSocket message); GraphQL documents and variables are
@@ -66,6 +68,7 @@ pub fn router(app: AppState, schema: TallySchema) -> Router {
         .route("/graphql/ws", get(websocket::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(dashboard::routes())
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
