@@ -422,3 +422,38 @@ async fn balance_events_cross_instances_and_survive_a_lost_listen_connection() {
         assert_eq!(event["version"], start + 1, "{event}");
     }
 }
+
+/// Nothing one event read outlives it: a name changed between two events shows in the second.
+#[tokio::test]
+async fn each_event_is_read_afresh() {
+    let f = fixture().await;
+    let (mut socket, current) = f.follow_balances(&f.bob).await;
+    assert_eq!(
+        balances_of(&current)["balances"][0]["member"]["user"]["name"],
+        "Alice"
+    );
+    let renamed = f
+        .app
+        .gql_user(
+            &f.alice,
+            r#"mutation { updateProfile(name: "Alice B.") { name } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        renamed["data"]["updateProfile"]["name"], "Alice B.",
+        "{renamed}"
+    );
+    create_entry(&f.app, &f.alice, f.expense("2.00", "Stamp")).await;
+    let event = event_within(&mut socket, "b", DELIVERY).await;
+    let event = balances_of(&event);
+    assert_eq!(event["kind"], "CHANGED", "{event}");
+    assert_eq!(
+        event["balances"][0]["member"]["user"]["name"], "Alice B.",
+        "{event}"
+    );
+    assert_eq!(
+        event["balances"][0]["member"]["name"], "Alice B.",
+        "{event}"
+    );
+}
