@@ -19,7 +19,7 @@ use std::{sync::Arc, time::Duration};
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use crate::{background::Background, error::AppResult, service::revocation::RevokedCredentials};
@@ -84,6 +84,9 @@ struct Inner {
     backend: DatabaseBackend,
     subscribers: broadcast::Sender<Event>,
     revoked: RevokedCredentials,
+    /// Moves on with every revocation (and every resync, which may hide some): what open
+    /// sockets watch, so money events never wake them.
+    revocations: watch::Sender<u64>,
 }
 
 impl EventBus {
@@ -94,12 +97,19 @@ impl EventBus {
             backend,
             subscribers,
             revoked,
+            revocations: watch::channel(0).0,
         }))
     }
 
     /// The set of revoked credentials this bus keeps current.
     pub fn revoked(&self) -> &RevokedCredentials {
         &self.0.revoked
+    }
+
+    /// Changes whenever a credential may have been revoked (on any instance): a socket then
+    /// checks its own against [`Self::revoked`].
+    pub fn revocations(&self) -> watch::Receiver<u64> {
+        self.0.revocations.subscribe()
     }
 
     /// Events delivered from now on (a receiver that falls behind gets `Lagged`).
@@ -134,6 +144,14 @@ impl EventBus {
     pub fn deliver(&self, events: &[Event]) {
         for event in events {
             self.0.revoked.apply(event);
+            if matches!(
+                event,
+                Event::SessionRevoked { .. } | Event::AccessTokenRevoked { .. } | Event::Resync
+            ) {
+                self.0
+                    .revocations
+                    .send_modify(|generation| *generation += 1);
+            }
             // No subscriber is not an error: nobody is listening right now.
             let _ = self.0.subscribers.send(event.clone());
         }

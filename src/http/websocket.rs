@@ -34,7 +34,7 @@ use axum::{
     response::{IntoResponse, Response as HttpResponse},
 };
 use futures_util::{SinkExt, StreamExt, stream::BoxStream};
-use tokio::sync::{broadcast::error::RecvError, watch};
+use tokio::sync::watch;
 
 use super::{HttpState, MAX_BODY_BYTES, client_address, label_errors};
 use crate::{
@@ -238,7 +238,8 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
             init.map(|(data, _)| data).map_err(Into::into)
         });
     futures_util::pin_mut!(output);
-    let mut events = state.app.events.subscribe();
+    let mut revocations = state.app.events.revocations();
+    let mut revocations_open = true;
     let mut stopping = state.app.stopping.clone();
     let init_deadline = tokio::time::sleep(state.app.config.ws_init_timeout);
     futures_util::pin_mut!(init_deadline);
@@ -294,13 +295,11 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
                     break;
                 }
             }
-            event = events.recv() => {
-                // Any revocation (or a missed one, after lag) may concern this socket.
-                let revoked = match event {
-                    Ok(_) | Err(RecvError::Lagged(_)) => actor
-                        .is_some_and(|actor| access_tokens::ensure_current(&state.app, &actor).is_err()),
-                    Err(RecvError::Closed) => false,
-                };
+            changed = revocations.changed(), if revocations_open => {
+                // Any revocation (on any instance) may concern this socket.
+                revocations_open = changed.is_ok();
+                let revoked = revocations_open && actor
+                    .is_some_and(|actor| access_tokens::ensure_current(&state.app, &actor).is_err());
                 if revoked {
                     close(&mut sink, FORBIDDEN, "the credential was revoked").await;
                     break;
