@@ -55,16 +55,21 @@ pub async fn next(socket: &mut Socket) -> Reply {
     }
 }
 
-/// Runs `query` as operation `id` and returns the first answer to it.
-pub async fn run(socket: &mut Socket, id: &str, query: &str, variables: Value) -> Reply {
-    let subscribe = json!({
+/// Starts `query` as operation `id` on the socket.
+pub async fn subscribe(socket: &mut Socket, id: &str, query: &str, variables: Value) {
+    let message = json!({
         "id": id, "type": "subscribe",
         "payload": { "query": query, "variables": variables },
     });
     socket
-        .send(Message::text(subscribe.to_string()))
+        .send(Message::text(message.to_string()))
         .await
         .unwrap();
+}
+
+/// Runs `query` as operation `id` and returns the first answer to it.
+pub async fn run(socket: &mut Socket, id: &str, query: &str, variables: Value) -> Reply {
+    subscribe(socket, id, query, variables).await;
     next(socket).await
 }
 

@@ -11,7 +11,7 @@ use tokio_tungstenite::{MaybeTlsStream, tungstenite::Message};
 use crate::{
     helpers::{TestApp, TestUser, error_code, socket_request},
     ledger_helpers::{DELETE_ENTRY, RESTORE_ENTRY, create_entry, split_book, with_fields},
-    sockets::{Reply, Socket, acknowledged, next, wait_for_listeners},
+    sockets::{Reply, Socket, acknowledged, next, subscribe, wait_for_listeners},
 };
 
 const BALANCES_CHANGED: &str = r#"subscription($book: ID!) {
@@ -31,18 +31,6 @@ const ENTRY_EVENTS: &str = r#"subscription($book: ID!) {
 
 /// A committed change reaches a subscriber within this long.
 const DELIVERY: Duration = Duration::from_secs(1);
-
-/// Starts operation `id` on the socket.
-async fn subscribe(socket: &mut Socket, id: &str, query: &str, variables: Value) {
-    let message = json!({
-        "id": id, "type": "subscribe",
-        "payload": { "query": query, "variables": variables },
-    });
-    socket
-        .send(Message::text(message.to_string()))
-        .await
-        .unwrap();
-}
 
 /// The next message, which must arrive within `within`.
 async fn message_within(socket: &mut Socket, within: Duration) -> Value {
