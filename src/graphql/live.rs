@@ -88,12 +88,13 @@ impl SubscriptionRoot {
         let watch = start(ctx, &book_id).await?;
         // Read after watching: a change committed meanwhile is in this state or still to come.
         let book = Arc::new(live::current(state(ctx)?, watch.book_id()).await?);
-        let follow = Follow {
+        let mut follow = Follow {
             watch,
             user_id: actor(ctx)?.user_id,
             last: book.version,
             done: false,
         };
+        follow.still_member(&book)?;
         let first = BalancesEvent {
             book,
             kind: BalancesEventKind::Current,
@@ -140,12 +141,14 @@ impl SubscriptionRoot {
 }
 
 /// Checks the caller may read the book (NOT_FOUND otherwise, as for a query) and starts
-/// watching it.
+/// watching it. The watch starts first, so a removal committed right after the check is still
+/// heard.
 async fn start(ctx: &Context<'_>, book_id: &ID) -> AppResult<Watch> {
     let book_id = parse_id(book_id, "bookId")?;
     let app = state(ctx)?;
-    let access = access::require(&app.db, &actor(ctx)?, book_id, Role::Reader).await?;
-    Ok(app.live.watch(access.book_id()))
+    let watch = app.live.watch(book_id);
+    access::require(&app.db, &actor(ctx)?, book_id, Role::Reader).await?;
+    Ok(watch)
 }
 
 /// One subscriber following one book.

@@ -10,7 +10,9 @@
 //! The `graphql-transport-ws` close codes are the protocol's: 4400 for an invalid message, 4401
 //! for an operation before the acknowledgement, 4403 for a bad credential, 4408 for no
 //! `connection_init` within `TALLY_WS_INIT_TIMEOUT_SECS`, 4409 for a second operation with a
-//! running id, 4429 for a second `connection_init`; 1001 when the server shuts down.
+//! running id, 4429 for a second `connection_init`; 1001 when the server shuts down. At most
+//! 100 operations run on one socket at once; one more is answered with an `error` message
+//! (RATE_LIMITED) for its id, and the socket stays open.
 //!
 //! async-graphql speaks the protocols; this module owns the loop around it so it can close the
 //! socket on its own initiative.
@@ -75,9 +77,9 @@ fn protocol_close_code(protocol: WebSocketProtocols, init: Init, code: u16) -> u
     }
 }
 
-/// The ids of the operations running on a `graphql-transport-ws` socket, seen from both
-/// directions: a client `subscribe` starts one, a client or server `complete` (or a server
-/// `error`) ends it.
+/// The ids of the operations running on a socket, seen from both directions: a client
+/// `subscribe` (legacy: `start`) starts one, a client `complete` (`stop`) or a server
+/// `complete` or `error` ends it.
 #[derive(Clone, Default)]
 struct Operations(Arc<std::sync::Mutex<std::collections::HashSet<String>>>);
 
@@ -88,12 +90,26 @@ struct Envelope {
     id: Option<String>,
 }
 
+/// Operations one socket may run at once: each holds a watch on a book and some memory, so a
+/// client cannot open them without end on one connection.
+const MAX_OPERATIONS: usize = 100;
+
+/// Why a client's operation is not passed on.
+enum Refusal {
+    /// `graphql-transport-ws`: a `subscribe` whose id is already running (closes with 4409).
+    Duplicate(String),
+    /// More than [`MAX_OPERATIONS`] at once (answered with an error for that id).
+    TooMany(String),
+}
+
 impl Operations {
-    /// Notes a client message; `Err(id)` for a `subscribe` whose id is already running.
-    fn client_sent(&self, protocol: WebSocketProtocols, bytes: &[u8]) -> Result<(), String> {
-        if protocol != WebSocketProtocols::GraphQLWS {
-            return Ok(());
-        }
+    /// Notes a client message: `Err` for an operation that must not start.
+    fn client_sent(&self, protocol: WebSocketProtocols, bytes: &[u8]) -> Result<(), Refusal> {
+        let (start, stop) = match protocol {
+            WebSocketProtocols::GraphQLWS => ("subscribe", "complete"),
+            // The legacy protocol replaces an operation whose id is started again.
+            _ => ("start", "stop"),
+        };
         let Ok(Envelope {
             r#type,
             id: Some(id),
@@ -104,14 +120,22 @@ impl Operations {
         let Ok(mut running) = self.0.lock() else {
             return Ok(());
         };
-        match r#type.as_str() {
-            "subscribe" if !running.insert(id.clone()) => Err(id),
-            "complete" => {
-                running.remove(&id);
-                Ok(())
+        let kind = r#type.as_str();
+        if kind == start {
+            if running.contains(&id) {
+                return match protocol {
+                    WebSocketProtocols::GraphQLWS => Err(Refusal::Duplicate(id)),
+                    _ => Ok(()),
+                };
             }
-            _ => Ok(()),
+            if running.len() >= MAX_OPERATIONS {
+                return Err(Refusal::TooMany(id));
+            }
+            running.insert(id);
+        } else if kind == stop {
+            running.remove(&id);
         }
+        Ok(())
     }
 
     /// Notes a server message: `complete` and `error` end their operation.
@@ -203,7 +227,9 @@ enum Init {
 async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols, client: IpAddr) {
     let (mut sink, stream) = socket.split();
     let operations = Operations::default();
-    let (duplicate_tx, mut duplicate_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // Refusals the loop answers; bounded: a client flooding refused operations loses answers,
+    // never grows the queue.
+    let (refused_tx, mut refused_rx) = tokio::sync::mpsc::channel::<Refusal>(16);
     let watched = operations.clone();
     let input = stream
         .take_while(|message| future::ready(message.is_ok()))
@@ -213,11 +239,11 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
                 Ok(Message::Binary(bytes)) => Some(bytes),
                 _ => None,
             };
-            // A second `subscribe` with a live id is not passed on: the loop closes with 4409.
+            // A refused operation is not passed on: the loop answers it.
             let bytes = bytes.filter(|bytes| match watched.client_sent(protocol, bytes) {
                 Ok(()) => true,
-                Err(id) => {
-                    let _ = duplicate_tx.send(id);
+                Err(refusal) => {
+                    let _ = refused_tx.try_send(refusal);
                     false
                 }
             });
@@ -305,17 +331,35 @@ async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols
                     break;
                 }
             }
-            Some(id) = duplicate_rx.recv() => {
-                let reason = format!("an operation with id {id} is already running");
-                close(&mut sink, DUPLICATE_OPERATION, &reason).await;
-                break;
-            }
+            Some(refusal) = refused_rx.recv() => match refusal {
+                Refusal::Duplicate(id) => {
+                    let reason = format!("an operation with id {id} is already running");
+                    close(&mut sink, DUPLICATE_OPERATION, &reason).await;
+                    break;
+                }
+                Refusal::TooMany(id) => {
+                    if sink.send(Message::Text(too_many(protocol, &id).into())).await.is_err() {
+                        break;
+                    }
+                }
+            },
             changed = init_rx.changed(), if init_pending => {
                 // The sender goes away once `connection_init` has been answered.
                 init_pending = changed.is_ok();
             }
         }
     }
+}
+
+/// The protocol's `error` message for an operation refused because the socket runs too many.
+fn too_many(protocol: WebSocketProtocols, id: &str) -> String {
+    let message = format!("at most {MAX_OPERATIONS} operations may run on one socket");
+    let error = serde_json::json!({ "message": message, "extensions": { "code": "RATE_LIMITED" } });
+    let payload = match protocol {
+        WebSocketProtocols::GraphQLWS => serde_json::json!([error]),
+        _ => error,
+    };
+    serde_json::json!({ "id": id, "type": "error", "payload": payload }).to_string()
 }
 
 async fn close<S>(sink: &mut S, code: u16, reason: &str)

@@ -445,3 +445,46 @@ async fn each_event_is_read_afresh() {
         "{event}"
     );
 }
+
+/// A socket runs at most 100 operations at once: one more is refused with an error for its id,
+/// and the socket keeps working.
+#[tokio::test]
+async fn a_socket_runs_at_most_a_hundred_operations_at_once() {
+    let f = fixture().await;
+    let mut socket = acknowledged(&f.app.address, &f.bob.access_token).await;
+    for i in 0..100 {
+        let id = format!("e{i}");
+        subscribe(&mut socket, &id, ENTRY_EVENTS, json!({ "book": f.book })).await;
+        let subscribed = event_within(&mut socket, &id, Duration::from_secs(5)).await;
+        assert_eq!(subscribed["data"]["entryEvents"]["kind"], "SUBSCRIBED");
+    }
+    subscribe(
+        &mut socket,
+        "one-more",
+        ENTRY_EVENTS,
+        json!({ "book": f.book }),
+    )
+    .await;
+    let refused = message_within(&mut socket, DELIVERY).await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["id"], "one-more", "{refused}");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+
+    // Completing one makes room again.
+    let complete = json!({ "id": "e0", "type": "complete" });
+    socket
+        .send(Message::text(complete.to_string()))
+        .await
+        .unwrap();
+    let completed = message_within(&mut socket, DELIVERY).await;
+    assert_eq!(completed, json!({ "id": "e0", "type": "complete" }));
+    subscribe(
+        &mut socket,
+        "one-more",
+        ENTRY_EVENTS,
+        json!({ "book": f.book }),
+    )
+    .await;
+    let subscribed = event_within(&mut socket, "one-more", DELIVERY).await;
+    assert_eq!(subscribed["data"]["entryEvents"]["kind"], "SUBSCRIBED");
+}
