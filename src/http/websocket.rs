@@ -45,6 +45,8 @@ use crate::{
     state::AppState,
 };
 
+/// Bytes read from a socket at a time.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// The close code for a credential that is missing, bad, expired or revoked
 /// (`graphql-transport-ws`'s "Forbidden").
 const FORBIDDEN: u16 = 4403;
@@ -180,6 +182,11 @@ pub(super) async fn upgrade(
         // The HTTP body limit, for messages too (axum's default is 64 MiB).
         .max_message_size(MAX_BODY_BYTES)
         .max_frame_size(MAX_BODY_BYTES)
+        // tungstenite's default 128 KiB read buffer is zero-filled on every read and held per
+        // socket: with many idle subscribers it dominated both CPU per event and memory
+        // (bench/subscriptions.py). Client messages are small; a larger one still arrives
+        // whole, in several reads.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(socket, state, protocol, client))
 }
