@@ -13,14 +13,13 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::GraphQLResponse;
 use axum::{
     Router,
     body::Bytes,
     extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use tower::util::MapRequestLayer;
@@ -40,7 +39,7 @@ use crate::{
 };
 
 mod client_address;
-mod dashboard;
+mod pages;
 mod websocket;
 
 /// Largest accepted request body (and WebSocket message); GraphQL documents and variables are
@@ -62,13 +61,14 @@ struct HttpState {
 /// Builds the router serving `schema`.
 pub fn router(app: AppState, schema: TallySchema) -> Router {
     let cors = cors(&app.config.cors_origins);
+    let introspection = app.config.introspection;
     let state = HttpState { app, schema };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(websocket::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(dashboard::routes())
+        .merge(pages::routes(introspection))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
@@ -127,14 +127,7 @@ async fn graphiql(State(state): State<HttpState>) -> Response {
     if !state.app.config.introspection {
         return StatusCode::NOT_FOUND.into_response();
     }
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("Tally GraphiQL")
-            .finish(),
-    )
-    .into_response()
+    pages::graphiql()
 }
 
 async fn graphql(

@@ -18,10 +18,19 @@ async fn get_graphql_serves_graphiql_wired_for_subscriptions() {
     let app = TestApp::spawn().await;
     let response = app.get("/graphql").await;
     assert_eq!(response.status(), 200);
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(policy.contains("default-src 'none'"), "{policy}");
     let page = response.text().await.unwrap();
-    assert!(page.contains("graphiql"), "GraphiQL page");
     assert!(
-        page.contains("/graphql/ws"),
+        page.contains("graphiql@3.9.0/graphiql.min.js") && page.contains("integrity=\"sha384-"),
+        "GraphiQL at a pinned version, checked by its hash: {page}"
+    );
+    let init = app.get("/graphiql/init.js").await.text().await.unwrap();
+    assert!(
+        init.contains("/graphql/ws"),
         "subscription endpoint configured"
     );
 }
@@ -377,6 +386,7 @@ async fn production_hides_the_schema_unless_asked() {
     let message = typo["errors"][0]["message"].as_str().unwrap();
     assert!(!message.contains("Did you mean"), "{message}");
     assert_eq!(app.get("/graphql").await.status(), 404);
+    assert_eq!(app.get("/graphiql/init.js").await.status(), 404);
     assert_eq!(
         app.gql("{ __typename }", json!({})).await["data"]["__typename"],
         "Query"
