@@ -84,7 +84,13 @@ impl Extension for PolicyCheck {
                 .lock()
                 .ok()
                 .and_then(|name| name.clone());
-            if !actor.may_write() && selects_mutation(&document, operation_name.as_deref()) {
+            if !actor.may_write()
+                && selects(
+                    &document,
+                    operation_name.as_deref(),
+                    OperationType::Mutation,
+                )
+            {
                 return Err(refuse(AppError::Forbidden));
             }
         }
@@ -104,17 +110,32 @@ pub fn refuse(error: AppError) -> ServerError {
     refused
 }
 
-/// Whether the operation the request runs is a mutation. Without an operation name in a
-/// document of several operations, any mutation among them counts (the request would fail
-/// anyway, but a READ credential must not learn that from an executed mutation).
-fn selects_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+/// Whether the operation the request runs is of type `ty`. Without an operation name in a
+/// document of several operations, any operation of that type among them counts (the request
+/// would fail anyway, but a READ credential must not learn that from an executed mutation).
+fn selects(document: &ExecutableDocument, operation_name: Option<&str>, ty: OperationType) -> bool {
     match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => operation.node.ty == OperationType::Mutation,
+        (DocumentOperations::Single(operation), _) => operation.node.ty == ty,
         (DocumentOperations::Multiple(operations), Some(name)) => operations
             .get(name)
-            .is_some_and(|operation| operation.node.ty == OperationType::Mutation),
-        (DocumentOperations::Multiple(operations), None) => operations
-            .values()
-            .any(|operation| operation.node.ty == OperationType::Mutation),
+            .is_some_and(|operation| operation.node.ty == ty),
+        (DocumentOperations::Multiple(operations), None) => {
+            operations.values().any(|operation| operation.node.ty == ty)
+        }
     }
+}
+
+/// Whether a request may run over GET: anything but a mutation or a subscription (GraphQL over
+/// HTTP: GET must never change anything). A document that is too deeply nested or does not
+/// parse is let through: executing it answers with the same error as over POST.
+pub fn may_run_over_get(request: &Request) -> bool {
+    if limits::check_nesting(&request.query).is_err() {
+        return true;
+    }
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return true;
+    };
+    let name = request.operation_name.as_deref();
+    !selects(&document, name, OperationType::Mutation)
+        && !selects(&document, name, OperationType::Subscription)
 }

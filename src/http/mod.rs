@@ -1,10 +1,12 @@
-//! The HTTP surface: `/graphql` (GET serves GraphiQL, POST executes), `/graphql/ws`
-//! (subscriptions), `/dashboard` (the live dashboard page), `/healthz` (the process is up) and
-//! `/readyz` (the database answers).
+//! The HTTP surface: `/graphql` (POST executes; GET executes queries only, and serves GraphiQL
+//! without one), `/graphql/ws` (subscriptions), `/dashboard` (the live dashboard page),
+//! `/healthz` (the process is up) and `/readyz` (the database answers).
 //!
-//! GraphQL over GET is never executed, so a link or an `<img>` cannot run a mutation; POST must
-//! carry `Content-Type: application/json`, which browsers cannot send cross-origin without a CORS
-//! preflight (the CSRF defence of the GraphQL-over-HTTP spec). Bodies are capped, batches and
+//! A mutation or subscription over GET is refused with 405 before anything runs, so a link or
+//! an `<img>` cannot change anything; POST must carry `Content-Type: application/json`, which
+//! browsers cannot send cross-origin without a CORS preflight (the CSRF defence of the
+//! GraphQL-over-HTTP spec). Credentials travel only in the `Authorization` header, which a
+//! cross-site page cannot attach, so a GET query reads nothing for a stranger. Bodies are capped, batches and
 //! malformed bodies get a 400 with a GraphQL error, and every request has a deadline. Each
 //! request gets an `x-request-id` (a client's own only when it is a short safe token), recorded
 //! on its tracing span and returned to the client, so an `INTERNAL` error can be matched to its
@@ -17,7 +19,7 @@ use async_graphql_axum::GraphQLResponse;
 use axum::{
     Router,
     body::Bytes,
-    extract::{ConnectInfo, State},
+    extract::{ConnectInfo, Query, State, rejection::QueryRejection},
     http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -64,7 +66,7 @@ pub fn router(app: AppState, schema: TallySchema) -> Router {
     let introspection = app.config.introspection;
     let state = HttpState { app, schema };
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(get_graphql).post(graphql))
         .route("/graphql/ws", get(websocket::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -122,12 +124,71 @@ fn cors(origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
-/// GraphiQL, where introspection is on (it is of no use without it); 404 elsewhere.
-async fn graphiql(State(state): State<HttpState>) -> Response {
-    if !state.app.config.introspection {
-        return StatusCode::NOT_FOUND.into_response();
+/// `GET /graphql`: a query in the URL (`?query=…&variables=…&operationName=…`) is executed as
+/// over POST, except a mutation or subscription (405, `Allow: POST`: GET must never change
+/// anything); without one, GraphiQL where introspection is on, 404 elsewhere.
+async fn get_graphql(
+    State(state): State<HttpState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    request_id: Option<axum::Extension<RequestId>>,
+    params: Result<Query<GetParams>, QueryRejection>,
+) -> Response {
+    let params = match params {
+        Ok(Query(params)) => params,
+        Err(rejection) => return bad_request(&rejection.body_text()),
+    };
+    let Some(query) = params.query else {
+        if !state.app.config.introspection {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+        return pages::graphiql();
+    };
+    let mut request = async_graphql::Request::new(query);
+    request.operation_name = params.operation_name;
+    match (
+        json_param("variables", params.variables),
+        json_param("extensions", params.extensions),
+    ) {
+        (Ok(variables), Ok(extensions)) => {
+            request.variables = variables.unwrap_or_default();
+            request.extensions = extensions.unwrap_or_default();
+        }
+        (Err(message), _) | (_, Err(message)) => return bad_request(&message),
     }
-    pages::graphiql()
+    if !policy::may_run_over_get(&request) {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "POST")],
+            "mutations and subscriptions need POST (or /graphql/ws for subscriptions)",
+        )
+            .into_response();
+    }
+    run(&state, peer, &headers, request_id, request).await
+}
+
+/// A URL parameter holding JSON: `variables` and `extensions` of a GET request.
+fn json_param<T: serde::de::DeserializeOwned>(
+    name: &str,
+    value: Option<String>,
+) -> Result<Option<T>, String> {
+    value
+        .map(|json| {
+            serde_json::from_str(&json).map_err(|error| format!("`{name}` is not valid: {error}"))
+        })
+        .transpose()
+}
+
+/// A GET request's parameters, named as GraphQL over HTTP names them.
+#[derive(serde::Deserialize)]
+struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    /// JSON, URL-encoded.
+    variables: Option<String>,
+    /// JSON, URL-encoded.
+    extensions: Option<String>,
 }
 
 async fn graphql(
@@ -144,23 +205,35 @@ async fn graphql(
         )
             .into_response();
     }
-    let Some(media) = negotiate(&headers) else {
+    let request = match parse_request(&body) {
+        Ok(request) => request,
+        Err(message) => return bad_request(&message),
+    };
+    run(&state, peer, &headers, request_id, request).await
+}
+
+/// Executes one request, GET or POST: media type negotiated, the caller authenticated, the
+/// client address attached for the throttles, error codes labelled.
+async fn run(
+    state: &HttpState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    request_id: Option<axum::Extension<RequestId>>,
+    request: async_graphql::Request,
+) -> Response {
+    let Some(media) = negotiate(headers) else {
         return (
             StatusCode::NOT_ACCEPTABLE,
             "accept application/graphql-response+json or application/json",
         )
             .into_response();
     };
-    let request = match parse_request(&body) {
-        Ok(request) => request,
-        Err(message) => return bad_request(&message),
-    };
     let request_id = request_id
         .and_then(|id| id.0.header_value().to_str().ok().map(str::to_owned))
         .unwrap_or_default();
-    let client = client_address::resolve(peer, &headers, &state.app.config.trusted_proxies);
+    let client = client_address::resolve(peer, headers, &state.app.config.trusted_proxies);
     let mut request = request.data(ClientAddress(client));
-    let mut response = match authenticate_header(&state.app, &headers).await {
+    let mut response = match authenticate_header(&state.app, headers).await {
         Ok(actor) => {
             if let Some(actor) = actor {
                 request = request.data(actor);

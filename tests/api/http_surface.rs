@@ -1,6 +1,6 @@
 //! The HTTP surface: health, readiness, GraphiQL, and what POST /graphql accepts.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_code};
 
@@ -42,15 +42,59 @@ async fn typename_query_answers() {
     assert_eq!(response, json!({ "data": { "__typename": "Query" } }));
 }
 
+/// GraphQL over HTTP's GET: queries run, mutations and subscriptions get 405 and change
+/// nothing.
 #[tokio::test]
-async fn get_never_executes_a_document() {
+async fn get_runs_queries_and_never_a_mutation() {
     let app = TestApp::spawn().await;
-    let response = app.get("/graphql?query=%7B__typename%7D").await;
-    let body = response.text().await.unwrap();
-    assert!(
-        !body.contains("\"data\""),
-        "GET must not execute GraphQL: {body}"
+    let query = app.get("/graphql?query=%7B__typename%7D").await;
+    assert_eq!(query.status(), 200);
+    let body: Value = query.json().await.unwrap();
+    assert_eq!(body, json!({ "data": { "__typename": "Query" } }));
+
+    let register = "mutation { register(input: { email: \"get@example.com\", name: \"Get\", \
+                    password: \"Correct-Horse-9\" }) { accessToken } }";
+    let refused = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", register)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 405);
+    assert_eq!(refused.headers()["allow"], "POST");
+    assert_eq!(app.count("users", "TRUE").await, 0, "nothing was written");
+
+    // Several operations: the one named decides.
+    let document = format!(
+        "query Q {{ __typename }} {}",
+        register.replacen("mutation", "mutation M", 1)
     );
+    for (name, status) in [("Q", 200), ("M", 405), ("", 405)] {
+        let mut pairs = vec![("query", document.as_str())];
+        if !name.is_empty() {
+            pairs.push(("operationName", name));
+        }
+        let response = app
+            .client
+            .get(format!("{}/graphql", app.address))
+            .query(&pairs)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "operation {name:?}");
+    }
+    let subscription = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[(
+            "query",
+            "subscription { balancesChanged(bookId: \"x\") { version } }",
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subscription.status(), 405);
 }
 
 #[tokio::test]
