@@ -450,3 +450,36 @@ async fn production_hides_the_schema_unless_asked() {
         "{typo}"
     );
 }
+
+/// Every answer carries the security headers: no MIME sniffing, no referrer, no caching.
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let api = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    let dashboard = app.get("/dashboard").await;
+    let missing = app.get("/no-such-page").await;
+    let health = app.get("/healthz").await;
+    for (name, response) in [
+        ("api", &api),
+        ("dashboard", &dashboard),
+        ("404", &missing),
+        ("healthz", &health),
+    ] {
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{name}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{name}");
+        assert_eq!(headers["cache-control"], "no-store", "{name}");
+    }
+    assert!(
+        dashboard.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+}
