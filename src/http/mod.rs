@@ -384,20 +384,45 @@ async fn authenticate_header(
         .map(Some)
 }
 
-/// Gives every error a stable code: errors our resolvers raise already carry one; the rest come
-/// from parsing and validating the document, which is the client's input. Internal errors also
-/// carry the request id, the handle for a support request.
+/// Gives every error a stable code: errors our resolvers raise already carry one; an error
+/// without a path comes from parsing or validating the document, the client's input
+/// (BAD_USER_INPUT); any other error without a code is unexpected (INTERNAL, logged, its
+/// message withheld). Internal errors carry the request id, the handle for a support request.
 fn label_errors(errors: &mut [async_graphql::ServerError], request_id: &str) {
     for error in errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         match extensions.get("code") {
-            None => extensions.set("code", ErrorCode::BadUserInput.as_str()),
+            // Without a path it is the request itself: a document that does not parse or
+            // validate (async-graphql's own errors); with one, an argument async-graphql could
+            // not read (an Int out of range, say). The client caused both.
+            None if error.path.is_empty() || is_argument_error(&error.message) => {
+                extensions.set("code", ErrorCode::BadUserInput.as_str());
+            }
+            // A resolver's error that no one gave a code: unexpected, so internal. Its message
+            // may say anything about the server: logged, not shown.
+            None => {
+                tracing::error!(
+                    request_id,
+                    message = %error.message,
+                    path = ?error.path,
+                    "an error without a code, answered as INTERNAL"
+                );
+                extensions.set("code", ErrorCode::Internal.as_str());
+                extensions.set("requestId", request_id);
+                error.message = "internal error".to_owned();
+            }
             Some(async_graphql::Value::String(code)) if code == ErrorCode::Internal.as_str() => {
                 extensions.set("requestId", request_id)
             }
             Some(_) => {}
         }
     }
+}
+
+/// Whether `message` is async-graphql's report of an argument it could not read
+/// (`InputValueError::into_server_error`: `Failed to parse "<type>": …`), which carries no code.
+fn is_argument_error(message: &str) -> bool {
+    message.starts_with("Failed to parse \"")
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -424,5 +449,54 @@ async fn readyz(State(state): State<HttpState>) -> Response {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             response
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{PathSegment, ServerError, Value};
+
+    use super::label_errors;
+
+    fn labelled(message: &str, path: bool, code: Option<&str>) -> ServerError {
+        let mut error = ServerError::new(message, None);
+        if path {
+            error.path = vec![PathSegment::Field("deleteEntry".into())];
+        }
+        if let Some(code) = code {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
+        }
+        let mut errors = [error];
+        label_errors(&mut errors, "req-1");
+        let [error] = errors;
+        error
+    }
+
+    fn code(error: &ServerError) -> Option<&Value> {
+        error.extensions.as_ref()?.get("code")
+    }
+
+    #[test]
+    fn errors_without_a_code_are_labelled_by_where_they_come_from() {
+        let parse = labelled("Unexpected `}`", false, None);
+        assert_eq!(code(&parse), Some(&Value::from("BAD_USER_INPUT")));
+        let argument = labelled("Failed to parse \"Int\": out of range", true, None);
+        assert_eq!(code(&argument), Some(&Value::from("BAD_USER_INPUT")));
+        let unexpected = labelled("connection reset by 10.0.0.7", true, None);
+        assert_eq!(code(&unexpected), Some(&Value::from("INTERNAL")));
+        assert_eq!(
+            unexpected.message, "internal error",
+            "the cause is logged, not shown"
+        );
+        let request_id = unexpected
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("requestId"));
+        assert_eq!(request_id, Some(&Value::from("req-1")));
+        let coded = labelled("not found", true, Some("NOT_FOUND"));
+        assert_eq!(code(&coded), Some(&Value::from("NOT_FOUND")));
     }
 }
