@@ -1,6 +1,6 @@
 //! The hourly sweep that deletes rows whose purpose has passed: activity older than the
-//! retention period, throttle counters whose window has ended, and idempotency keys past their
-//! 24 hours.
+//! retention period, throttle counters whose window has ended (login failures among them),
+//! idempotency keys past their 24 hours, and refresh tokens a day past their expiry.
 //!
 //! Every instance runs it; the deletes are idempotent, so two instances sweeping at once only
 //! repeat each other's work. A failed sweep is logged and tried again at the next tick.
@@ -12,7 +12,7 @@ use sea_orm::DatabaseConnection;
 use crate::{
     background::Background,
     error::AppResult,
-    service::{activity, idempotency, now, throttle},
+    service::{activity, idempotency, now, sessions, throttle},
 };
 
 /// How often the sweep runs. Rows live at most this much longer than their period, which is
@@ -40,8 +40,15 @@ async fn sweep(db: &DatabaseConnection, activity_retention: chrono::Duration) ->
     // The longest throttle window is an hour: anything that began before that has ended.
     let counters = throttle::prune(db, at - throttle::REGISTRATION_WINDOW).await?;
     let keys = idempotency::prune(db, at).await?;
-    if activity + counters + keys > 0 {
-        tracing::info!(activity, counters, keys, "pruned expired rows");
+    let refresh_tokens = sessions::prune(db, at).await?;
+    if activity + counters + keys + refresh_tokens > 0 {
+        tracing::info!(
+            activity,
+            counters,
+            keys,
+            refresh_tokens,
+            "pruned expired rows"
+        );
     }
     Ok(())
 }

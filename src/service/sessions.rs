@@ -34,6 +34,19 @@ use crate::{
 /// How long a refresh token stays usable if it is never rotated.
 pub const REFRESH_TOKEN_TTL: Duration = Duration::days(7);
 
+/// How long an expired refresh token's row is kept: a day after it expired it can neither be
+/// used nor tell of a reuse worth acting on (its session's live tokens have rows of their own).
+const EXPIRED_KEPT: Duration = Duration::days(1);
+
+/// Deletes refresh tokens that expired more than a day before `at` (the hourly sweep).
+pub async fn prune(db: &impl ConnectionTrait, at: DateTime<Utc>) -> AppResult<u64> {
+    let deleted = refresh_token::Entity::delete_many()
+        .filter(refresh_token::Column::ExpiresAt.lt(at - EXPIRED_KEPT))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
 /// The credentials handed to a client after register, login or refresh.
 pub struct Session {
     pub user_id: Uuid,

@@ -799,3 +799,36 @@ async fn resealing_at_login_never_undoes_a_concurrent_rename() {
         assert_eq!(me["data"]["me"]["name"], "Renamed", "user {i}: {me}");
     }
 }
+
+/// The hourly sweep deletes refresh tokens a day past their expiry, and only those.
+#[tokio::test]
+async fn refresh_tokens_long_expired_are_pruned() {
+    use entity::refresh_token;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
+
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let bob = app.register("Bob").await;
+    let alice_id: uuid::Uuid = alice.id.parse().unwrap();
+    let two_days_ago = chrono::Utc::now() - chrono::Duration::days(2);
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::ExpiresAt, Expr::value(two_days_ago))
+        .filter(refresh_token::Column::UserId.eq(alice_id))
+        .exec(&app.db)
+        .await
+        .unwrap();
+
+    let deleted = tally::service::sessions::prune(&app.db, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1, "Alice's expired token");
+    let left = refresh_token::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(left, 1, "Bob's live token stays");
+    let refreshed = app
+        .gql(REFRESH, json!({ "token": bob.refresh_token }))
+        .await;
+    assert!(
+        refreshed["data"]["refreshToken"]["accessToken"].is_string(),
+        "{refreshed}"
+    );
+}
