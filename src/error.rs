@@ -17,6 +17,8 @@ pub enum ErrorCode {
     BadUserInput,
     Conflict,
     RateLimited,
+    /// The database cannot be reached right now: try again shortly.
+    Unavailable,
     Internal,
 }
 
@@ -29,6 +31,7 @@ impl ErrorCode {
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::Conflict => "CONFLICT",
             Self::RateLimited => "RATE_LIMITED",
+            Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }
     }
@@ -60,6 +63,8 @@ pub enum AppError {
     RateLimited {
         retry_after_secs: u64,
     },
+    /// The database could not be reached (no connection in time, or the connection broke).
+    Unavailable(anyhow::Error),
     Internal(anyhow::Error),
 }
 
@@ -74,6 +79,7 @@ impl AppError {
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -87,6 +93,9 @@ impl AppError {
             Self::BadUserInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
             Self::RateLimited { retry_after_secs } => {
                 format!("too many attempts; retry in {retry_after_secs} seconds")
+            }
+            Self::Unavailable(_) => {
+                "the service is unavailable right now; try again shortly".into()
             }
             Self::Internal(_) => "internal error".into(),
         }
@@ -142,7 +151,33 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(error: sea_orm::DbErr) -> Self {
-        Self::Internal(error.into())
+        if is_unavailable(&error) {
+            Self::Unavailable(error.into())
+        } else {
+            Self::Internal(error.into())
+        }
+    }
+}
+
+/// Whether `error` says the database could not be reached, rather than that a statement
+/// failed: no pooled connection within the acquire timeout, no new connection, a broken one, or
+/// PostgreSQL's connection-exception (`08…`) and operator-intervention (`57P…`: shut down,
+/// backend terminated) classes.
+fn is_unavailable(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx::Error};
+    let sqlx = match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            sqlx
+        }
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
+        Error::Database(database) => database
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 
@@ -189,10 +224,12 @@ impl From<crate::text::TextError> for AppError {
 
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
-        if let Self::Internal(cause) = self {
+        match self {
             // The span around the request carries the request id, so this line can be matched
             // to the client's report without the cause ever leaving the server.
-            tracing::error!(error = ?cause, "internal error");
+            Self::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            Self::Unavailable(cause) => tracing::warn!(error = ?cause, "database unavailable"),
+            _ => {}
         }
         async_graphql::Error::new(self.message()).extend_with(|_, extensions| {
             extensions.set("code", self.code().as_str());

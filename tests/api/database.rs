@@ -2,7 +2,7 @@
 
 use entity::entry;
 use sea_orm::{ConnectionTrait, EntityTrait, Statement};
-use serde_json::json;
+use serde_json::{Value, json};
 use tally::ledger::{Currency, Money};
 
 use crate::helpers::TestApp;
@@ -93,4 +93,51 @@ async fn point_one_plus_point_two_is_point_three_after_a_round_trip() {
     assert_eq!(reloaded, "0.3".parse().unwrap());
     let currency = Currency::parse("TWD").unwrap();
     assert_eq!(reloaded.format(currency), "0.30");
+}
+
+/// Runs `sql` on the PostgreSQL server's admin database (`TEST_DATABASE_URL`).
+async fn as_admin(sql: &str) {
+    let url = std::env::var("TEST_DATABASE_URL").unwrap();
+    let admin = sea_orm::Database::connect(&url).await.unwrap();
+    admin.execute_unprepared(sql).await.unwrap();
+    admin.close().await.unwrap();
+}
+
+/// With PostgreSQL: while the database refuses connections, requests answer at once with
+/// UNAVAILABLE (never INTERNAL, never a hang) and `/readyz` with 503; once it is back, the
+/// server serves again by itself, without a restart.
+#[tokio::test]
+async fn the_server_reports_a_lost_database_and_recovers_by_itself() {
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        return; // SQLite is a file in the process: there is no connection to lose.
+    }
+    let alice = app.register("Alice").await;
+    let me = "{ me { id } }";
+    let name = setting(&app, "SELECT current_database()").await;
+    as_admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).await;
+    as_admin(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .await;
+
+    let answer = app.gql_user(&alice, me, json!({})).await;
+    assert_eq!(
+        crate::helpers::error_code(&answer),
+        Some("UNAVAILABLE"),
+        "{answer}"
+    );
+    assert_eq!(app.get("/readyz").await.status(), 503);
+
+    as_admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
+    let mut answer = Value::Null;
+    for _ in 0..50 {
+        answer = app.gql_user(&alice, me, json!({})).await;
+        if answer["data"]["me"]["id"] == alice.id.as_str() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer["data"]["me"]["id"], alice.id.as_str(), "{answer}");
+    assert_eq!(app.get("/readyz").await.status(), 200);
 }
