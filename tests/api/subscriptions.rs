@@ -51,6 +51,13 @@ async fn event_within(socket: &mut Socket, id: &str, within: Duration) -> Value 
     message["payload"].clone()
 }
 
+/// Starts `query` on `book` as operation `id` and returns its first event (CURRENT or
+/// SUBSCRIBED).
+async fn started(socket: &mut Socket, id: &str, query: &str, book: &str) -> Value {
+    subscribe(socket, id, query, json!({ "book": book })).await;
+    event_within(socket, id, DELIVERY).await
+}
+
 /// Fails if anything arrives within `quiet`.
 async fn assert_silent(socket: &mut Socket, quiet: Duration) {
     if let Ok(message) = tokio::time::timeout(quiet, socket.next()).await {
@@ -86,14 +93,7 @@ impl Fixture {
     /// event (returned).
     async fn follow_balances(&self, user: &TestUser) -> (Socket, Value) {
         let mut socket = acknowledged(&self.app.address, &user.access_token).await;
-        subscribe(
-            &mut socket,
-            "b",
-            BALANCES_CHANGED,
-            json!({ "book": self.book }),
-        )
-        .await;
-        let current = event_within(&mut socket, "b", DELIVERY).await;
+        let current = started(&mut socket, "b", BALANCES_CHANGED, &self.book).await;
         (socket, current)
     }
 
@@ -170,8 +170,7 @@ const CREATE_ENTRY_PLAIN: &str =
 async fn entry_events_tell_what_happened_to_each_entry() {
     let f = fixture().await;
     let mut socket = acknowledged(&f.app.address, &f.bob.access_token).await;
-    subscribe(&mut socket, "e", ENTRY_EVENTS, json!({ "book": f.book })).await;
-    let subscribed = event_within(&mut socket, "e", DELIVERY).await;
+    let subscribed = started(&mut socket, "e", ENTRY_EVENTS, &f.book).await;
     let subscribed = &subscribed["data"]["entryEvents"];
     assert_eq!(subscribed["kind"], "SUBSCRIBED", "{subscribed}");
     assert!(subscribed["entry"].is_null(), "{subscribed}");
@@ -238,8 +237,7 @@ async fn a_non_member_cannot_subscribe_to_a_book() {
 async fn a_removed_member_stops_hearing_the_book_at_once() {
     let f = fixture().await;
     let (mut socket, _) = f.follow_balances(&f.bob).await;
-    subscribe(&mut socket, "e", ENTRY_EVENTS, json!({ "book": f.book })).await;
-    let subscribed = event_within(&mut socket, "e", DELIVERY).await;
+    let subscribed = started(&mut socket, "e", ENTRY_EVENTS, &f.book).await;
     assert_eq!(subscribed["data"]["entryEvents"]["kind"], "SUBSCRIBED");
 
     let removed = f
@@ -314,8 +312,7 @@ async fn a_subscriber_that_reads_nothing_gets_a_resync_instead_of_a_growing_queu
             .collect::<Vec<_>>()
             .join(" ")
     );
-    subscribe(&mut socket, "b", &query, json!({ "book": f.book })).await;
-    let current = event_within(&mut socket, "b", DELIVERY).await;
+    let current = started(&mut socket, "b", &query, &f.book).await;
     let start = balances_of(&current)["version"].as_i64().unwrap();
 
     // Reads nothing while many changes land.
@@ -453,9 +450,7 @@ async fn a_socket_runs_at_most_a_hundred_operations_at_once() {
     let f = fixture().await;
     let mut socket = acknowledged(&f.app.address, &f.bob.access_token).await;
     for i in 0..100 {
-        let id = format!("e{i}");
-        subscribe(&mut socket, &id, ENTRY_EVENTS, json!({ "book": f.book })).await;
-        let subscribed = event_within(&mut socket, &id, Duration::from_secs(5)).await;
+        let subscribed = started(&mut socket, &format!("e{i}"), ENTRY_EVENTS, &f.book).await;
         assert_eq!(subscribed["data"]["entryEvents"]["kind"], "SUBSCRIBED");
     }
     subscribe(
@@ -478,13 +473,6 @@ async fn a_socket_runs_at_most_a_hundred_operations_at_once() {
         .unwrap();
     let completed = message_within(&mut socket, DELIVERY).await;
     assert_eq!(completed, json!({ "id": "e0", "type": "complete" }));
-    subscribe(
-        &mut socket,
-        "one-more",
-        ENTRY_EVENTS,
-        json!({ "book": f.book }),
-    )
-    .await;
-    let subscribed = event_within(&mut socket, "one-more", DELIVERY).await;
+    let subscribed = started(&mut socket, "one-more", ENTRY_EVENTS, &f.book).await;
     assert_eq!(subscribed["data"]["entryEvents"]["kind"], "SUBSCRIBED");
 }

@@ -8,10 +8,8 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
-import { PASSWORD, expense, register, splitBook, startServer } from "./server.js";
+import { PASSWORD, expense, launchChromium, register, splitBook, startServer } from "./server.js";
 
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const artifacts = resolve(import.meta.dirname, "../../target/browser");
 
 let server;
@@ -19,7 +17,7 @@ let browser;
 
 before(async () => {
   server = await startServer();
-  browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
+  browser = await launchChromium();
 });
 
 after(async () => {

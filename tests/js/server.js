@@ -2,6 +2,7 @@
 // port, with its own SQLite data directory, stopped when the tests end. Plus the few API calls
 // the tests make over plain HTTP.
 import { spawn } from "node:child_process";
+import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -132,4 +133,10 @@ export async function expense(server, user, book, amount, description) {
     user.token,
   );
   return data.createEntry.id;
+}
+
+/** Headless Chromium: Debian's package (or $CHROMIUM), driven by playwright-core. */
+export function launchChromium() {
+  const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+  return chromium.launch({ executablePath, args: ["--no-sandbox"] });
 }
