@@ -136,6 +136,8 @@ impl Config {
         };
         let cors_origins = parse_origins(var("TALLY_CORS_ORIGINS"))?;
         let log_format = match var("TALLY_LOG_FORMAT").as_deref() {
+            // Log collectors read JSON; people at a terminal read the pretty form.
+            None if environment == Environment::Production => LogFormat::Json,
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => {
@@ -489,6 +491,23 @@ mod tests {
         let error =
             config_with(&[("TALLY_JWT_SECRET", "short"), ("TALLY_DATA_KEY", KEY)]).unwrap_err();
         assert!(error.to_string().starts_with("TALLY_JWT_SECRET"), "{error}");
+    }
+
+    #[test]
+    fn production_logs_json_unless_told_otherwise() {
+        let base = [("TALLY_JWT_SECRET", JWT), ("TALLY_DATA_KEY", KEY)];
+        let development = config_with(&base).unwrap();
+        assert_eq!(development.log_format, LogFormat::Pretty);
+        let production = config_with(&[base[0], base[1], ("TALLY_ENV", "production")]).unwrap();
+        assert_eq!(production.log_format, LogFormat::Json);
+        let told = config_with(&[
+            base[0],
+            base[1],
+            ("TALLY_ENV", "production"),
+            ("TALLY_LOG_FORMAT", "pretty"),
+        ])
+        .unwrap();
+        assert_eq!(told.log_format, LogFormat::Pretty);
     }
 
     #[test]
