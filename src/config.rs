@@ -77,6 +77,9 @@ pub struct Config {
     /// `TALLY_WS_INIT_TIMEOUT_SECS` (default 10): how long a new WebSocket may take to send
     /// `connection_init` before it is closed with 4408.
     pub ws_init_timeout: Duration,
+    /// `TALLY_METRICS_LISTEN` (default: none, no metrics served): where `GET /metrics` answers,
+    /// apart from the API so it is not public by accident.
+    pub metrics_listen: Option<SocketAddr>,
     /// `TALLY_INTROSPECTION`: whether schema introspection, field suggestions ("did you mean")
     /// and GraphiQL are served. Default: yes in development, no in production.
     pub introspection: bool,
@@ -186,6 +189,9 @@ impl Config {
                 "must be at least 1 second".into(),
             ));
         }
+        let metrics_listen = var("TALLY_METRICS_LISTEN")
+            .map(|value| parse_or("TALLY_METRICS_LISTEN", Some(value), ""))
+            .transpose()?;
         let introspection = match var("TALLY_INTROSPECTION").as_deref() {
             None => environment == Environment::Development,
             Some("1" | "true") => true,
@@ -237,6 +243,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(shutdown_grace_secs),
             activity_retention: chrono::Duration::days(i64::from(activity_retention_days)),
             ws_init_timeout: Duration::from_secs(ws_init_timeout_secs),
+            metrics_listen,
             introspection,
             registrations_per_hour,
             trusted_proxies,

@@ -10,6 +10,7 @@
 //! - [`graphql`]: schema roots, API types, loaders and guards.
 //! - [`http`]: the axum router (`/graphql`, `/graphql/ws`, `/healthz`, `/readyz`).
 //! - [`ledger`]: the pure money core: exact amounts, splits, balances, settlement plans.
+//! - [`observability`]: Prometheus metrics on their own listener.
 //! - [`service`]: authorize, load, call the ledger, write in one transaction.
 //! - [`startup`]: building and running an instance with a graceful stop.
 //! - [`text`]: the validated text types every name and description goes through.
@@ -24,6 +25,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod ledger;
+pub mod observability;
 pub mod service;
 pub mod startup;
 pub mod state;

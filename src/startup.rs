@@ -15,13 +15,15 @@ use crate::{
     config::Config,
     db::{self, StatementCounter},
     events::{self, EventBus},
-    graphql, http,
+    graphql, http, observability,
     service::{housekeeping, live, revocation::RevokedCredentials},
     state::{AppState, Keys},
 };
 
 pub struct Application {
     listener: TcpListener,
+    /// Where `/metrics` answers, when `TALLY_METRICS_LISTEN` is set.
+    metrics: Option<TcpListener>,
     router: axum::Router,
     state: AppState,
     stopping: tokio::sync::watch::Sender<bool>,
@@ -36,6 +38,15 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
+        let metrics = match config.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding the metrics listener {address}"))?,
+            ),
+            None => None,
+        };
+        observability::install();
         let keys =
             Keys::from_config(&config).context("deriving keys from the configured secrets")?;
         let statements = StatementCounter::attach(&mut db);
@@ -62,6 +73,7 @@ impl Application {
         let router = http::router(state.clone(), schema);
         Ok(Self {
             listener,
+            metrics,
             router,
             state,
             stopping,
@@ -70,6 +82,13 @@ impl Application {
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` answers, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -92,6 +111,9 @@ impl Application {
             self.state.config.database_url.clone(),
         );
         let _live = Background::spawn(live::dispatch(self.state.clone()));
+        let _metrics = self
+            .metrics
+            .map(|listener| observability::serve(listener, self.state.db.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let service = self
             .router

@@ -74,6 +74,14 @@ impl Extension for PolicyCheck {
             .map_err(refuse_document)?;
         limits::check_depth(&document).map_err(refuse_document)?;
         limits::check_single_use_fields(&document).map_err(refuse_document)?;
+        if let Some(slot) = ctx.data_opt::<OperationName>() {
+            let requested = self
+                .operation_name
+                .lock()
+                .ok()
+                .and_then(|name| name.clone());
+            slot.set(selected_name(&document, requested));
+        }
         if let Some(actor) = ctx.data_opt::<Actor>() {
             // A socket's credential is checked as of each operation, not of its handshake.
             if let Some(state) = ctx.data_opt::<AppState>() {
@@ -122,6 +130,39 @@ fn selects(document: &ExecutableDocument, operation_name: Option<&str>, ty: Oper
         (DocumentOperations::Multiple(operations), None) => {
             operations.values().any(|operation| operation.node.ty == ty)
         }
+    }
+}
+
+/// Where the transport learns the name of the operation a request ran (for its metrics): the
+/// document's own name for its one operation, or the one the request selected.
+#[derive(Clone, Default)]
+pub struct OperationName(Arc<Mutex<Option<String>>>);
+
+impl OperationName {
+    fn set(&self, name: Option<String>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = name;
+        }
+    }
+
+    /// The name, once the document was parsed (`None`: anonymous, or it never parsed).
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|name| name.clone())
+    }
+}
+
+fn selected_name(document: &ExecutableDocument, requested: Option<String>) -> Option<String> {
+    match &document.operations {
+        // The parser keeps only an anonymous lone operation as `Single`.
+        DocumentOperations::Single(_) => None,
+        // A lone named operation's name is in the document; the request need not repeat it.
+        DocumentOperations::Multiple(operations) => requested.or_else(|| {
+            let mut names = operations.keys();
+            match (names.next(), names.next()) {
+                (Some(name), None) => Some(name.to_string()),
+                _ => None,
+            }
+        }),
     }
 }
 

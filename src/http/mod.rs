@@ -37,6 +37,7 @@ use tower_http::{
 use crate::{
     error::{AppError, ErrorCode},
     graphql::{TallySchema, accounts::ClientAddress, policy},
+    observability,
     service::{Actor, access_tokens},
     state::AppState,
 };
@@ -246,8 +247,10 @@ async fn run(
     let request_id = request_id
         .and_then(|id| id.0.header_value().to_str().ok().map(str::to_owned))
         .unwrap_or_default();
+    let started = std::time::Instant::now();
+    let operation = policy::OperationName::default();
     let client = client_address::resolve(peer, headers, &state.app.config.trusted_proxies);
-    let mut request = request.data(ClientAddress(client));
+    let mut request = request.data(ClientAddress(client)).data(operation.clone());
     let mut response = match authenticate_header(&state.app, headers).await {
         Ok(actor) => {
             if let Some(actor) = actor {
@@ -258,6 +261,16 @@ async fn run(
         Err(error) => async_graphql::Response::from_errors(vec![policy::refuse(error)]),
     };
     label_errors(&mut response.errors, &request_id);
+    let outcome = response
+        .errors
+        .first()
+        .and_then(|error| error.extensions.as_ref()?.get("code"))
+        .and_then(|code| match code {
+            async_graphql::Value::String(code) => Some(code.as_str()),
+            _ => None,
+        })
+        .unwrap_or("OK");
+    observability::record_request(operation.get().as_deref(), outcome, started.elapsed());
     respond(response, media)
 }
 

@@ -232,6 +232,7 @@ enum Init {
 }
 
 async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols, client: IpAddr) {
+    let _open = crate::observability::Open::count("tally_websocket_connections");
     let (mut sink, stream) = socket.split();
     let operations = Operations::default();
     // Refusals the loop answers; bounded: a client flooding refused operations loses answers,

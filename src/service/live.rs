@@ -35,6 +35,7 @@ use crate::{
     error::AppResult,
     events::{EntryChange, Event},
     ledger::{self, Balance, Money},
+    observability::Open,
     service::{
         accounts::{self, PublicUser},
         balances, members,
@@ -112,6 +113,7 @@ struct Channels {
 pub struct Watch {
     hub: Hub,
     book_id: Uuid,
+    _open: Open,
     /// The book's latest state (changes from the moment of watching on).
     pub state: watch::Receiver<Option<Arc<BookState>>>,
     pub entries: broadcast::Receiver<Arc<EntryNotice>>,
@@ -154,6 +156,7 @@ impl Hub {
         Watch {
             hub: self.clone(),
             book_id,
+            _open: Open::count("tally_subscriptions"),
             state: channels.state.subscribe(),
             entries: channels.entries.subscribe(),
         }
@@ -271,6 +274,7 @@ async fn publish_book(
             }
             newer
         });
+        delivered(states.receiver_count());
     }
     let balance_version = match version {
         Some(version) => version,
@@ -278,7 +282,11 @@ async fn publish_book(
     };
     if work.resync {
         // Nobody listening is not an error.
-        let _ = entries.send(Arc::new(EntryNotice::Resync { balance_version }));
+        delivered(
+            entries
+                .send(Arc::new(EntryNotice::Resync { balance_version }))
+                .unwrap_or(0),
+        );
     }
     if work.entries.is_empty() {
         return Ok(());
@@ -293,11 +301,12 @@ async fn publish_book(
         .collect();
     for (entry_id, change) in work.entries {
         if let Some(entry) = rows.get(&entry_id) {
-            let _ = entries.send(Arc::new(EntryNotice::Changed {
+            let sent = entries.send(Arc::new(EntryNotice::Changed {
                 change,
                 entry: entry.clone(),
                 balance_version,
             }));
+            delivered(sent.unwrap_or(0));
         }
     }
     Ok(())
@@ -306,6 +315,11 @@ async fn publish_book(
 /// The book's state as of now, for a subscriber starting to follow it.
 pub async fn current(state: &AppState, book_id: Uuid) -> AppResult<BookState> {
     load(state, book_id).await
+}
+
+/// Counts events handed to `receivers` subscribers.
+fn delivered(receivers: usize) {
+    metrics::counter!("tally_events_delivered_total").increment(receivers as u64);
 }
 
 /// Reads a book's state at one balance version.

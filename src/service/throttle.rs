@@ -45,6 +45,8 @@ pub const REGISTRATION_WINDOW: Duration = Duration::hours(1);
 
 /// Something attempts are counted against, with its limit.
 pub struct Subject {
+    /// What is throttled (`email`, `client`, `register`, …): a metrics label, never a person.
+    kind: &'static str,
     hash: [u8; 32],
     limit: u32,
     window: Duration,
@@ -93,8 +95,9 @@ impl Subject {
         Self::new(pii, "register", &address, per_hour, REGISTRATION_WINDOW)
     }
 
-    fn new(pii: &PiiCipher, kind: &str, value: &str, limit: u32, window: Duration) -> Self {
+    fn new(pii: &PiiCipher, kind: &'static str, value: &str, limit: u32, window: Duration) -> Self {
         Self {
+            kind,
             hash: pii.subject_hash(kind, value),
             limit,
             window,
@@ -215,6 +218,7 @@ async fn rate_limited(
     // Round up: a client that waits the advertised seconds must find room.
     let retry_after_secs =
         u64::try_from((wait_ms + 999) / 1000).map_or(1, |secs| Ord::max(secs, 1));
+    metrics::counter!("tally_throttle_refusals_total", "throttle" => subject.kind).increment(1);
     Ok(AppError::RateLimited { retry_after_secs })
 }
 

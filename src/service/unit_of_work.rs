@@ -62,6 +62,7 @@ impl UnitOfWork {
         state.events.stage(&self.txn, &self.events).await?;
         self.txn.commit().await?;
         state.events.deliver(&self.events);
+        metrics::counter!("tally_events_published_total").increment(self.events.len() as u64);
         Ok(())
     }
 }

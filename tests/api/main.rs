@@ -19,6 +19,7 @@ mod invites;
 mod isolation;
 mod ledger_helpers;
 mod members;
+mod metrics;
 mod names;
 mod roles_matrix;
 mod schema_file;
