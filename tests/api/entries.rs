@@ -1,7 +1,7 @@
 //! Entries over HTTP: splitting exactly in every mode, several payers, another currency,
 //! optimistic locking, idempotency keys, mirrors, and balances that always equal their entries.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 use crate::ledger_helpers::*;
@@ -1122,4 +1122,101 @@ async fn the_auditor_finds_a_tampered_balance_and_an_expired_key_is_free_again()
     assert!(!report.is_clean(), "{report}");
     assert!(report.to_string().contains("must total zero"), "{report}");
     assert!(!report.mismatches.is_empty(), "{report}");
+}
+
+/// A stop signal (as SIGTERM) under a write load loses no committed write and leaves no
+/// partial one: every entry a client was told about is there, whole, after a restart, and the
+/// books balance.
+#[tokio::test]
+async fn a_stop_under_write_load_loses_no_committed_write() {
+    let mut app = TestApp::spawn().await;
+    let owner = app.register("Owner").await;
+    let other = app.register("Other").await;
+    let (book, _) = split_book(&app, &owner, &[&other], "TWD").await;
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let clients: Vec<_> = [&owner, &other]
+        .into_iter()
+        .flat_map(|user| [user.access_token.clone(), user.access_token.clone()])
+        .enumerate()
+        .map(|(client, token)| {
+            let (http, address, book) = (app.client.clone(), app.address.clone(), book.clone());
+            let answered = answered.clone();
+            tokio::spawn(async move {
+                let mut written = Vec::new();
+                for n in 0..500 {
+                    let input = json!({
+                        "bookId": book, "kind": "EXPENSE", "amount": "10.00",
+                        "occurredOn": "2026-11-20", "description": format!("Load {client}-{n}"),
+                    });
+                    let sent = http
+                        .post(format!("{address}/graphql"))
+                        .bearer_auth(&token)
+                        .json(&json!({
+                            "query": "mutation($i: CreateEntryInput!) { createEntry(input: $i) { id } }",
+                            "variables": { "i": input },
+                        }))
+                        .send()
+                        .await;
+                    // The server is gone: what was not answered is not known to be written.
+                    let Ok(response) = sent else { break };
+                    let Ok(answer) = response.json::<Value>().await else {
+                        break;
+                    };
+                    if let Some(id) = answer["data"]["createEntry"]["id"].as_str() {
+                        written.push(id.to_owned());
+                        answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                written
+            })
+        })
+        .collect();
+    // Stop in the middle of the load: once some writes were answered, with more in flight.
+    let some_answered = async {
+        while answered.load(std::sync::atomic::Ordering::Relaxed) < 8 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), some_answered)
+        .await
+        .expect("writes are answered under load");
+    app.restart_with(&[]).await;
+    let mut confirmed = Vec::new();
+    for client in clients {
+        confirmed.extend(client.await.unwrap());
+    }
+    assert!(
+        !confirmed.is_empty(),
+        "the load wrote something before the stop"
+    );
+
+    for id in &confirmed {
+        let entry = app
+            .gql_user(
+                &owner,
+                "query($id: ID!) { entry(id: $id) { id payers { amount } split { allocations { amount } } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        let entry = &entry["data"]["entry"];
+        assert_eq!(entry["payers"][0]["amount"], "10.00", "{entry}");
+        assert_eq!(
+            entry["split"]["allocations"].as_array().unwrap().len(),
+            2,
+            "{entry}"
+        );
+    }
+    // Whatever was written is whole: balances match the entries, payers and shares add up.
+    assert_books_balance(&app).await;
+    let stored = app
+        .count(
+            "entries",
+            "source_entry_id IS NULL AND description LIKE 'Load %'",
+        )
+        .await;
+    assert!(
+        stored >= i64::try_from(confirmed.len()).unwrap(),
+        "{stored} stored, {} confirmed",
+        confirmed.len()
+    );
 }
