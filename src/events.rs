@@ -17,6 +17,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+use chrono::{DateTime, Utc};
+
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
@@ -53,8 +55,9 @@ pub enum Event {
     /// removed or given another role); `version` is the book's `balance_version` after the
     /// change. Each committed change moves it by exactly one, so a gap means a missed event.
     BalancesChanged { book_id: Uuid, version: i64 },
-    /// Events may have been missed (the listener reconnected): reload and recheck.
-    Resync,
+    /// Events may have been missed until `since` (when the listener was listening again):
+    /// whoever followed something from before then is to reload it and recheck.
+    Resync { since: DateTime<Utc> },
 }
 
 /// What happened to an entry.
@@ -146,7 +149,9 @@ impl EventBus {
             self.0.revoked.apply(event);
             if matches!(
                 event,
-                Event::SessionRevoked { .. } | Event::AccessTokenRevoked { .. } | Event::Resync
+                Event::SessionRevoked { .. }
+                    | Event::AccessTokenRevoked { .. }
+                    | Event::Resync { .. }
             ) {
                 self.0
                     .revocations
@@ -197,8 +202,9 @@ async fn listen(
     let result: anyhow::Result<()> = async {
         let mut listener = PgListener::connect(url).await?;
         listener.listen(CHANNEL).await?;
+        let since = crate::service::now();
         *backoff = MIN_BACKOFF;
-        resync(bus, db)
+        resync(bus, db, since)
             .await
             .map_err(|error| anyhow::anyhow!("{error:?}"))?;
         tracing::info!("listening for events from other instances");
@@ -214,8 +220,8 @@ async fn listen(
         .unwrap_or_else(|| anyhow::anyhow!("the LISTEN connection closed"))
 }
 
-async fn resync(bus: &EventBus, db: &DatabaseConnection) -> AppResult<()> {
+async fn resync(bus: &EventBus, db: &DatabaseConnection, since: DateTime<Utc>) -> AppResult<()> {
     bus.0.revoked.reload(db).await?;
-    bus.deliver(&[Event::Resync]);
+    bus.deliver(&[Event::Resync { since }]);
     Ok(())
 }

@@ -181,13 +181,13 @@ impl Follow {
             let Some(book) = self.watch.state.borrow_and_update().clone() else {
                 continue;
             };
-            if book.version <= self.last && !book.resync {
+            if book.version <= self.last {
                 continue;
             }
             if let Err(error) = self.still_member(&book) {
                 return Some(Err(error.into()));
             }
-            let kind = if book.resync || book.version > self.last + 1 {
+            let kind = if book.version > self.last + 1 {
                 BalancesEventKind::Resync
             } else {
                 BalancesEventKind::Changed
@@ -216,7 +216,12 @@ impl Follow {
                 }
                 notice = self.watch.entries.recv() => {
                     let event = match notice {
-                        Ok(notice) => self.entry_event(&notice),
+                        Ok(notice) => match self.entry_event(&notice) {
+                            Ok(Some(event)) => Ok(event),
+                            // A resync about a time before this subscriber: nothing missed.
+                            Ok(None) => continue,
+                            Err(error) => Err(error),
+                        },
                         Err(RecvError::Lagged(_)) => self.resync(app).await,
                         Err(RecvError::Closed) => return None,
                     };
@@ -226,12 +231,13 @@ impl Follow {
         }
     }
 
-    fn entry_event(&mut self, notice: &EntryNotice) -> async_graphql::Result<EntryEvent> {
+    /// The event for `notice`, or `None` for a resync that does not concern this subscriber.
+    fn entry_event(&mut self, notice: &EntryNotice) -> async_graphql::Result<Option<EntryEvent>> {
         let book = self.watch.state.borrow().clone();
         if let Some(book) = book {
             self.still_member(&book)?;
         }
-        Ok(match notice {
+        Ok(Some(match notice {
             EntryNotice::Changed {
                 change,
                 entry,
@@ -242,13 +248,21 @@ impl Follow {
                 balance_version: *balance_version,
                 viewer: self.user_id,
             },
-            EntryNotice::Resync { balance_version } => EntryEvent {
-                kind: EntryEventKind::Resync,
-                entry: None,
-                balance_version: *balance_version,
-                viewer: self.user_id,
-            },
-        })
+            EntryNotice::Resync {
+                balance_version,
+                since,
+            } => {
+                if !self.watch.missed_until(*since) {
+                    return Ok(None);
+                }
+                EntryEvent {
+                    kind: EntryEventKind::Resync,
+                    entry: None,
+                    balance_version: *balance_version,
+                    viewer: self.user_id,
+                }
+            }
+        }))
     }
 
     /// The subscriber fell behind: a RESYNC with the book's current version.

@@ -22,6 +22,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
+use chrono::{DateTime, Utc};
 use entity::{entry, enums::Role, membership};
 use futures_util::future::join_all;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -38,7 +39,7 @@ use crate::{
     observability::Open,
     service::{
         accounts::{self, PublicUser},
-        balances, members,
+        balances, members, now,
     },
     state::AppState,
 };
@@ -59,9 +60,6 @@ pub struct BookState {
     pub seats: Vec<membership::Model>,
     /// The users holding those seats.
     pub users: Vec<PublicUser>,
-    /// Set when subscribers may have missed changes before this state (the instance lost
-    /// events): they are to treat it as a resync whatever its version.
-    pub resync: bool,
 }
 
 impl BookState {
@@ -90,8 +88,12 @@ pub enum EntryNotice {
         /// The book's balance version as of the batch the change came in.
         balance_version: i64,
     },
-    /// Changes may have been missed: reload.
-    Resync { balance_version: i64 },
+    /// Changes may have been missed until `since`: whoever followed the book from before then
+    /// is to reload.
+    Resync {
+        balance_version: i64,
+        since: DateTime<Utc>,
+    },
 }
 
 /// The books watched on this instance. Cloning is cheap.
@@ -113,6 +115,9 @@ struct Channels {
 pub struct Watch {
     hub: Hub,
     book_id: Uuid,
+    /// From when this watch hears every event of the book (a resync about events missed
+    /// before then does not concern it).
+    started: DateTime<Utc>,
     _open: Open,
     /// The book's latest state (changes from the moment of watching on).
     pub state: watch::Receiver<Option<Arc<BookState>>>,
@@ -122,6 +127,12 @@ pub struct Watch {
 impl Watch {
     pub fn book_id(&self) -> Uuid {
         self.book_id
+    }
+
+    /// Whether a resync about events missed until `since` concerns this watch: only if it was
+    /// watching before then.
+    pub fn missed_until(&self, since: DateTime<Utc>) -> bool {
+        self.started < since
     }
 }
 
@@ -156,6 +167,7 @@ impl Hub {
         Watch {
             hub: self.clone(),
             book_id,
+            started: now(),
             _open: Open::count("tally_subscriptions"),
             state: channels.state.subscribe(),
             entries: channels.entries.subscribe(),
@@ -179,7 +191,8 @@ struct BookWork {
     /// Balances or roster changed: read and publish the state.
     balances: bool,
     entries: Vec<(Uuid, EntryChange)>,
-    resync: bool,
+    /// Events may have been missed until then.
+    resync: Option<DateTime<Utc>>,
 }
 
 /// Turns the events this instance hears into the watched books' channels, until the bus
@@ -188,23 +201,24 @@ pub async fn dispatch(state: AppState) {
     let mut events = state.events.subscribe();
     loop {
         let mut batch: BTreeMap<Uuid, BookWork> = BTreeMap::new();
-        let mut resync_all = false;
+        // This hub missed events itself when its receiver lagged: up to now.
+        let mut resync_all = None;
         match events.recv().await {
-            Ok(event) => resync_all |= add(&mut batch, event),
-            Err(broadcast::error::RecvError::Lagged(_)) => resync_all = true,
+            Ok(event) => add(&mut batch, &mut resync_all, event),
+            Err(broadcast::error::RecvError::Lagged(_)) => resync_all = Some(now()),
             Err(broadcast::error::RecvError::Closed) => return,
         }
         loop {
             match events.try_recv() {
-                Ok(event) => resync_all |= add(&mut batch, event),
-                Err(TryRecvError::Lagged(_)) => resync_all = true,
+                Ok(event) => add(&mut batch, &mut resync_all, event),
+                Err(TryRecvError::Lagged(_)) => resync_all = Some(now()),
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
         let hub = &state.live;
-        if resync_all {
+        if let Some(since) = resync_all {
             for book_id in hub.watched() {
-                batch.entry(book_id).or_default().resync = true;
+                batch.entry(book_id).or_default().resync = Some(since);
             }
         }
         let work = batch
@@ -217,8 +231,8 @@ pub async fn dispatch(state: AppState) {
     }
 }
 
-/// Adds `event` to the batch; `true` when it says events were missed.
-fn add(batch: &mut BTreeMap<Uuid, BookWork>, event: Event) -> bool {
+/// Adds `event` to the batch; one saying events were missed moves `resync_all` on.
+fn add(batch: &mut BTreeMap<Uuid, BookWork>, resync_all: &mut Option<DateTime<Utc>>, event: Event) {
     match event {
         Event::BalancesChanged { book_id, .. } => batch.entry(book_id).or_default().balances = true,
         Event::EntryChanged {
@@ -231,10 +245,9 @@ fn add(batch: &mut BTreeMap<Uuid, BookWork>, event: Event) -> bool {
             .or_default()
             .entries
             .push((entry_id, change)),
-        Event::Resync => return true,
+        Event::Resync { since } => *resync_all = Some(resync_all.map_or(since, |at| at.max(since))),
         Event::SessionRevoked { .. } | Event::AccessTokenRevoked { .. } => {}
     }
-    false
 }
 
 async fn publish(
@@ -259,16 +272,16 @@ async fn publish_book(
     entries: &Notices,
 ) -> AppResult<()> {
     let mut version = None;
-    if work.balances || work.resync {
-        let mut book = load(state, book_id).await?;
-        book.resync = work.resync;
+    if work.balances || work.resync.is_some() {
+        let book = load(state, book_id).await?;
         version = Some(book.version);
         let book = Arc::new(book);
-        // Keep the newest: a batch read after a later one must not overwrite it.
+        // Keep the newest: a batch read after a later one must not overwrite it. After missed
+        // events too, a state is news only if its version moved (subscribers see the jump).
         states.send_if_modified(|current| {
             let newer = current
                 .as_ref()
-                .is_none_or(|current| book.version > current.version || book.resync);
+                .is_none_or(|current| book.version > current.version);
             if newer {
                 *current = Some(book.clone());
             }
@@ -280,13 +293,13 @@ async fn publish_book(
         Some(version) => version,
         None => balances::version(&state.db, book_id).await?,
     };
-    if work.resync {
+    if let Some(since) = work.resync {
         // Nobody listening is not an error.
-        delivered(
-            entries
-                .send(Arc::new(EntryNotice::Resync { balance_version }))
-                .unwrap_or(0),
-        );
+        let notice = EntryNotice::Resync {
+            balance_version,
+            since,
+        };
+        delivered(entries.send(Arc::new(notice)).unwrap_or(0));
     }
     if work.entries.is_empty() {
         return Ok(());
@@ -358,6 +371,5 @@ async fn load(state: &AppState, book_id: Uuid) -> AppResult<BookState> {
         balances: shown,
         seats,
         users,
-        resync: false,
     })
 }

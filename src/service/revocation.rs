@@ -68,7 +68,9 @@ impl RevokedCredentials {
         let revoked = match *event {
             Event::SessionRevoked { session_id } => Revoked::Session(session_id),
             Event::AccessTokenRevoked { token_id } => Revoked::AccessToken(token_id),
-            Event::Resync | Event::EntryChanged { .. } | Event::BalancesChanged { .. } => return,
+            Event::Resync { .. } | Event::EntryChanged { .. } | Event::BalancesChanged { .. } => {
+                return;
+            }
         };
         let at = now();
         if let Ok(mut set) = self.0.write() {

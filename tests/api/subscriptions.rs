@@ -79,6 +79,11 @@ async fn fixture() -> Fixture {
     let alice = app.register("Alice").await;
     let bob = app.register("Bob").await;
     let (book, seats) = split_book(&app, &alice, &[&bob], "EUR").await;
+    if app.is_postgres() {
+        // Until the instance listens, it may miss other instances' events, and subscribers
+        // from before then are told to resync: start listening first.
+        wait_for_listeners(&app, 1).await;
+    }
     Fixture {
         app,
         alice,
