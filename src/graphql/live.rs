@@ -85,23 +85,18 @@ impl SubscriptionRoot {
         book_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<BalancesEvent>> + 'ctx>
     {
-        let watch = start(ctx, &book_id).await?;
+        let mut follow = start(ctx, &book_id).await?;
         // Read after watching: a change committed meanwhile is in this state or still to come.
-        let book = Arc::new(live::current(state(ctx)?, watch.book_id()).await?);
-        let mut follow = Follow {
-            watch,
-            user_id: actor(ctx)?.user_id,
-            last: book.version,
-            done: false,
-        };
+        let book = Arc::new(live::current(state(ctx)?, follow.watch.book_id()).await?);
         follow.still_member(&book)?;
+        let last = book.version;
         let first = BalancesEvent {
             book,
             kind: BalancesEventKind::Current,
         };
-        let changes = stream::unfold(follow, |mut follow| async move {
-            let event = follow.next_state().await?;
-            Some((event, follow))
+        let changes = stream::unfold((follow, last), |(mut follow, mut last)| async move {
+            let event = follow.next_state(&mut last).await?;
+            Some((event, (follow, last)))
         });
         Ok(stream::once(future::ready(Ok(first))).chain(changes))
     }
@@ -115,22 +110,15 @@ impl SubscriptionRoot {
         ctx: &Context<'ctx>,
         book_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<EntryEvent>> + 'ctx> {
-        let watch = start(ctx, &book_id).await?;
+        let follow = start(ctx, &book_id).await?;
         let app = state(ctx)?.clone();
         // Read after watching: a change committed meanwhile is counted in it or still to come.
-        let version = balances::version(&app.db, watch.book_id()).await?;
-        let user_id = actor(ctx)?.user_id;
-        let follow = Follow {
-            watch,
-            user_id,
-            last: version,
-            done: false,
-        };
+        let version = balances::version(&app.db, follow.watch.book_id()).await?;
         let first = EntryEvent {
             kind: EntryEventKind::Subscribed,
             entry: None,
             balance_version: version,
-            viewer: user_id,
+            viewer: follow.user_id,
         };
         let changes = stream::unfold((follow, app), |(mut follow, app)| async move {
             let event = follow.next_entry(&app).await?;
@@ -141,22 +129,25 @@ impl SubscriptionRoot {
 }
 
 /// Checks the caller may read the book (NOT_FOUND otherwise, as for a query) and starts
-/// watching it. The watch starts first, so a removal committed right after the check is still
+/// following it. The watch starts first, so a removal committed right after the check is still
 /// heard.
-async fn start(ctx: &Context<'_>, book_id: &ID) -> AppResult<Watch> {
+async fn start(ctx: &Context<'_>, book_id: &ID) -> AppResult<Follow> {
     let book_id = parse_id(book_id, "bookId")?;
     let app = state(ctx)?;
     let watch = app.live.watch(book_id);
-    access::require(&app.db, &actor(ctx)?, book_id, Role::Reader).await?;
-    Ok(watch)
+    let actor = actor(ctx)?;
+    access::require(&app.db, &actor, book_id, Role::Reader).await?;
+    Ok(Follow {
+        watch,
+        user_id: actor.user_id,
+        done: false,
+    })
 }
 
 /// One subscriber following one book.
 struct Follow {
     watch: Watch,
     user_id: Uuid,
-    /// The last balance version this subscriber was told about.
-    last: i64,
     /// The stream has ended (with an error): nothing more.
     done: bool,
 }
@@ -171,8 +162,9 @@ impl Follow {
         Ok(())
     }
 
-    /// The next state worth telling, or `None` when the stream ends.
-    async fn next_state(&mut self) -> Option<async_graphql::Result<BalancesEvent>> {
+    /// The next state worth telling after version `last` (the one the subscriber was last told
+    /// about, moved on here), or `None` when the stream ends.
+    async fn next_state(&mut self, last: &mut i64) -> Option<async_graphql::Result<BalancesEvent>> {
         if self.done {
             return None;
         }
@@ -181,18 +173,18 @@ impl Follow {
             let Some(book) = self.watch.state.borrow_and_update().clone() else {
                 continue;
             };
-            if book.version <= self.last {
+            if book.version <= *last {
                 continue;
             }
             if let Err(error) = self.still_member(&book) {
                 return Some(Err(error.into()));
             }
-            let kind = if book.version > self.last + 1 {
+            let kind = if book.version > *last + 1 {
                 BalancesEventKind::Resync
             } else {
                 BalancesEventKind::Changed
             };
-            self.last = book.version;
+            *last = book.version;
             return Some(Ok(BalancesEvent { book, kind }));
         }
     }
