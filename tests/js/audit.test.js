@@ -2,22 +2,14 @@
 // may fail. The SHOULDs Tally does not meet are listed in the README, with the reasons; this
 // test prints every result that is not a pass so a change shows.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { auditServer } from "graphql-http";
-import { startServer } from "./server.js";
+import { useServer } from "./server.js";
 
-let server;
-
-before(async () => {
-  server = await startServer();
-});
-
-after(async () => {
-  await server?.stop();
-});
+const env = useServer();
 
 test("the graphql-http audit finds no failing MUST", async () => {
-  const results = await auditServer({ url: `${server.base}/graphql` });
+  const results = await auditServer({ url: `${env.server.base}/graphql` });
   const notOk = results.filter((result) => result.status !== "ok");
   for (const result of notOk) {
     console.log(`${result.status.toUpperCase()} ${result.id} ${result.name}: ${result.reason}`);

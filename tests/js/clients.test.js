@@ -3,30 +3,25 @@
 // Apollo clients, the `graphql-ws` subprotocol). Each follows a book's balances, sees the
 // CURRENT state, then the change an entry written over HTTP makes.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { createClient } from "graphql-ws";
 import { SubscriptionClient } from "subscriptions-transport-ws";
 import WebSocket from "ws";
-import { expense, register, splitBook, startServer } from "./server.js";
+import { expense, register, splitBook, useServer } from "./server.js";
 
 const BALANCES = `subscription($book: ID!) {
   balancesChanged(bookId: $book) { kind version balances { member { name } net } }
 }`;
 
-let server;
 let alice;
 let bob;
 let book;
-
-before(async () => {
-  server = await startServer();
-  alice = await register(server, "Alice");
-  bob = await register(server, "Bob");
-  book = await splitBook(server, alice, bob);
-});
-
-after(async () => {
-  await server?.stop();
+const env = useServer({
+  setup: async (server) => {
+    alice = await register(server, "Alice");
+    bob = await register(server, "Bob");
+    book = await splitBook(server, alice, bob);
+  },
 });
 
 /** Collects a subscription's events; `next(n)` waits (at most 5 s) for the n-th. */
@@ -54,7 +49,7 @@ function collector() {
 
 test("the graphql-ws client subscribes and hears a committed entry", async () => {
   const client = createClient({
-    url: server.ws,
+    url: env.server.ws,
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${bob.token}` },
   });
@@ -66,7 +61,7 @@ test("the graphql-ws client subscribes and hears a committed entry", async () =>
   try {
     const current = await events.next(1);
     assert.equal(current.data.balancesChanged.kind, "CURRENT", JSON.stringify(current));
-    await expense(server, alice, book, "20.00", "Dinner");
+    await expense(env.server, alice, book, "20.00", "Dinner");
     const changed = await events.next(2);
     const payload = changed.data.balancesChanged;
     assert.equal(payload.kind, "CHANGED", JSON.stringify(changed));
@@ -83,7 +78,7 @@ test("the graphql-ws client subscribes and hears a committed entry", async () =>
 
 test("an old subscriptions-transport-ws client subscribes and hears a committed entry", async () => {
   const client = new SubscriptionClient(
-    server.ws,
+    env.server.ws,
     { connectionParams: { authorization: `Bearer ${bob.token}` }, reconnect: false },
     WebSocket,
   );
@@ -94,7 +89,7 @@ test("an old subscriptions-transport-ws client subscribes and hears a committed 
   try {
     const current = await events.next(1);
     assert.equal(current.data.balancesChanged.kind, "CURRENT", JSON.stringify(current));
-    await expense(server, alice, book, "6.00", "Coffee");
+    await expense(env.server, alice, book, "6.00", "Coffee");
     const changed = await events.next(2);
     assert.equal(changed.data.balancesChanged.kind, "CHANGED", JSON.stringify(changed));
     assert.equal(changed.data.balancesChanged.version, current.data.balancesChanged.version + 1);
@@ -105,9 +100,9 @@ test("an old subscriptions-transport-ws client subscribes and hears a committed 
 });
 
 test("the graphql-ws client is refused a book it is not a member of", async () => {
-  const carol = await register(server, "Carol");
+  const carol = await register(env.server, "Carol");
   const client = createClient({
-    url: server.ws,
+    url: env.server.ws,
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${carol.token}` },
   });

@@ -2,41 +2,29 @@
 // playwright-core (Playwright's own browser download is not used). Log in on the page, pick the
 // book, write an entry over HTTP from the test, and see the balances change without a reload;
 // then restart the server (the socket closes with 1001) and see the page reconnect and stay
-// live. A
-// screenshot is saved under target/ (CI keeps it as an artifact).
+// live. A screenshot is saved under target/ (CI keeps it as an artifact).
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { after, before, test } from "node:test";
-import { PASSWORD, expense, launchChromium, register, splitBook, startServer } from "./server.js";
+import { test } from "node:test";
+import { PASSWORD, expense, register, splitBook, useServer } from "./server.js";
 
 const artifacts = resolve(import.meta.dirname, "../../target/browser");
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useServer({ browser: true });
 
 test("the dashboard shows balances changing live, and reconnects", async () => {
-  const alice = await register(server, "Alice");
-  const bob = await register(server, "Bob");
-  const book = await splitBook(server, alice, bob);
-  const page = await browser.newPage();
+  const alice = await register(env.server, "Alice");
+  const bob = await register(env.server, "Bob");
+  const book = await splitBook(env.server, alice, bob);
+  const page = await env.browser.newPage();
   const problems = [];
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(message.text());
   });
   page.on("pageerror", (error) => problems.push(error.message));
 
-  const response = await page.goto(`${server.base}/dashboard`);
+  const response = await page.goto(`${env.server.base}/dashboard`);
   assert.match(response.headers()["content-security-policy"], /default-src 'none'/);
   await page.fill("#email", bob.email);
   await page.fill("#password", PASSWORD);
@@ -49,7 +37,7 @@ test("the dashboard shows balances changing live, and reconnects", async () => {
   await page.waitForFunction(() => document.querySelectorAll("#balances tbody tr").length === 2);
   assert.equal(await page.textContent("#last-kind"), "current");
 
-  await expense(server, alice, book, "30.00", "Dinner");
+  await expense(env.server, alice, book, "30.00", "Dinner");
   const bobNet = page.locator("#balances tbody tr", { hasText: "Bob" }).locator("td.net");
   await page.waitForFunction(
     () => [...document.querySelectorAll("#balances td.net")].some((cell) => cell.textContent === "-15.00"),
@@ -60,9 +48,9 @@ test("the dashboard shows balances changing live, and reconnects", async () => {
   assert.match(await page.textContent("#suggestions"), /Bob pays Alice 15\.00/);
 
   // The server goes away and comes back: the page reconnects by itself.
-  await server.restart();
+  await env.server.restart();
   await page.waitForSelector("#connection[data-state=live]", { timeout: 15000 });
-  await expense(server, alice, book, "10.00", "Taxi");
+  await expense(env.server, alice, book, "10.00", "Taxi");
   await page.waitForFunction(
     () => [...document.querySelectorAll("#balances td.net")].some((cell) => cell.textContent === "-20.00"),
   );
@@ -74,14 +62,14 @@ test("the dashboard shows balances changing live, and reconnects", async () => {
 });
 
 test("the dashboard page loads nothing from elsewhere and runs no inline script", async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const foreign = [];
   page.on("request", (request) => {
-    if (!request.url().startsWith(server.base) && !request.url().startsWith("ws://127.0.0.1")) {
+    if (!request.url().startsWith(env.server.base) && !request.url().startsWith("ws://127.0.0.1")) {
       foreign.push(request.url());
     }
   });
-  await page.goto(`${server.base}/dashboard`);
+  await page.goto(`${env.server.base}/dashboard`);
   await page.waitForSelector("#login-form");
   // An inline script injected into the page is refused by the policy.
   const ran = await page.evaluate(() => {

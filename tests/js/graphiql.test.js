@@ -7,23 +7,12 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { after, before, test } from "node:test";
-import { launchChromium, startServer } from "./server.js";
+import { test } from "node:test";
+import { useServer } from "./server.js";
 
 const modules = resolve(import.meta.dirname, "node_modules");
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = useServer({ browser: true });
 
 /** Serves `https://unpkg.com/<package>@<version>/<path>` from node_modules, if the versions agree. */
 async function fromNpm(route) {
@@ -42,7 +31,7 @@ async function fromNpm(route) {
 }
 
 test("GraphiQL loads the schema and runs a typed query", async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const problems = [];
   page.on("pageerror", (error) => problems.push(error.message));
   page.on("console", (message) => {
@@ -50,7 +39,7 @@ test("GraphiQL loads the schema and runs a typed query", async () => {
   });
   await page.route("https://unpkg.com/**", fromNpm);
 
-  const response = await page.goto(`${server.base}/graphql`);
+  const response = await page.goto(`${env.server.base}/graphql`);
   assert.match(response.headers()["content-security-policy"], /script-src 'self' https:\/\/unpkg\.com;/);
   await page.waitForSelector(".graphiql-container", { timeout: 20000 });
 

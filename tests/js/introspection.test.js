@@ -2,19 +2,11 @@
 // Postman and Insomnia (`getIntrospectionQuery` with every option on), reads the whole schema:
 // the document limits bound introspection separately, so tools are not refused as "too deep".
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { buildClientSchema, getIntrospectionQuery } from "graphql";
-import { graphql, startServer } from "./server.js";
+import { graphql, useServer } from "./server.js";
 
-let server;
-
-before(async () => {
-  server = await startServer();
-});
-
-after(async () => {
-  await server?.stop();
-});
+const env = useServer();
 
 test("getIntrospectionQuery with every option reads the schema", async () => {
   const query = getIntrospectionQuery({
@@ -25,7 +17,7 @@ test("getIntrospectionQuery with every option reads the schema", async () => {
     inputValueDeprecation: true,
     oneOf: true,
   });
-  const data = await graphql(server, query);
+  const data = await graphql(env.server, query);
   const schema = buildClientSchema(data);
   assert.ok(schema.getQueryType().getFields().books, "Query.books");
   assert.ok(schema.getSubscriptionType().getFields().balancesChanged, "Subscription.balancesChanged");

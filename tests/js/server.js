@@ -2,6 +2,7 @@
 // port, with its own SQLite data directory, stopped when the tests end. Plus the few API calls
 // the tests make over plain HTTP.
 import { spawn } from "node:child_process";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -136,7 +137,26 @@ export async function expense(server, user, book, amount, description) {
 }
 
 /** Headless Chromium: Debian's package (or $CHROMIUM), driven by playwright-core. */
-export function launchChromium() {
+function launchChromium() {
   const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
   return chromium.launch({ executablePath, args: ["--no-sandbox"] });
+}
+
+/**
+ * A server for this file's tests, started before them and stopped after (with `browser`, also
+ * headless Chromium); its `server` and `browser` are set once the tests run. `setup(server)`
+ * runs right after the start, in the same hook (node:test does not order separate hooks).
+ */
+export function useServer({ browser = false, setup } = {}) {
+  const context = { server: null, browser: null };
+  before(async () => {
+    context.server = await startServer();
+    if (browser) context.browser = await launchChromium();
+    await setup?.(context.server);
+  });
+  after(async () => {
+    await context.browser?.close();
+    await context.server?.stop();
+  });
+  return context;
 }
