@@ -14,8 +14,10 @@
 //! state **once**, publishes it, and only then publishes the batch's entry changes: so a member
 //! removed in the batch is already out of the roster every subscriber checks before they could
 //! hear an entry that was committed after the removal. Events are only ever heard after commit
-//! (see [`crate::events`]); a missed stretch (the bus lagged, or the PostgreSQL listener
-//! reconnected) makes every watched book resync.
+//! (see [`crate::events`]). After a missed stretch (the bus lagged, or the PostgreSQL listener
+//! reconnected), every watched book's state is read again (a moved version reaches balance
+//! subscribers as a jump) and its entry subscribers get a resync notice saying until when
+//! events may have been missed, which only those already watching then act on.
 
 use std::{
     collections::{BTreeMap, HashMap},
