@@ -4,6 +4,7 @@
 Run a server with room for the registrations this makes, on a fresh data directory (SQLite) or
 a fresh PostgreSQL database, e.g.
   TALLY_LISTEN=127.0.0.1:8021 TALLY_DATA_DIR=$(mktemp -d) TALLY_REGISTRATIONS_PER_HOUR=100000 \\
+  TALLY_RATE_LIMIT_PER_ADDRESS=0 TALLY_RATE_LIMIT_PER_USER=0 TALLY_SOCKETS_PER_ADDRESS=0 \\
     RUST_LOG=warn target/release/tally &
   (add DATABASE_URL=postgres://postgres@127.0.0.1:5432/tally_bench_subs for PostgreSQL)
 then, in one command (the server's PID is needed for its /proc readings):

@@ -19,7 +19,10 @@ use ipnet::IpNet;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox};
 
-use crate::auth::pii::{DataKey, KeyId, PiiCipher};
+use crate::{
+    auth::pii::{DataKey, KeyId, PiiCipher},
+    service::rate_limit::RateLimitConfig,
+};
 
 /// Minimum length of the JWT signing secret: HS256 needs at least its output size (RFC 7518 §3.2).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -86,6 +89,11 @@ pub struct Config {
     /// `TALLY_REGISTRATIONS_PER_HOUR` (default 20): accounts one client address may register
     /// in an hour.
     pub registrations_per_hour: u32,
+    /// The general request rate limit and socket cap (`0` turns one off):
+    /// `TALLY_RATE_LIMIT_PER_ADDRESS` (default 1200 operations a minute per client address),
+    /// `TALLY_RATE_LIMIT_PER_USER` (default 600 a minute per user) and
+    /// `TALLY_SOCKETS_PER_ADDRESS` (default 50 open WebSockets per client address).
+    pub rate_limits: RateLimitConfig,
     /// `TALLY_TRUSTED_PROXIES`: addresses or CIDR ranges of reverse proxies whose
     /// `Forwarded`/`X-Forwarded-For` headers name the real client. Empty: the peer is the client.
     pub trusted_proxies: Vec<IpNet>,
@@ -177,6 +185,23 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        let rate_limits = RateLimitConfig {
+            per_address_per_minute: parse_or(
+                "TALLY_RATE_LIMIT_PER_ADDRESS",
+                var("TALLY_RATE_LIMIT_PER_ADDRESS"),
+                "1200",
+            )?,
+            per_user_per_minute: parse_or(
+                "TALLY_RATE_LIMIT_PER_USER",
+                var("TALLY_RATE_LIMIT_PER_USER"),
+                "600",
+            )?,
+            sockets_per_address: parse_or(
+                "TALLY_SOCKETS_PER_ADDRESS",
+                var("TALLY_SOCKETS_PER_ADDRESS"),
+                "50",
+            )?,
+        };
         let trusted_proxies = parse_proxies(var("TALLY_TRUSTED_PROXIES"))?;
         let ws_init_timeout_secs: u64 = parse_or(
             "TALLY_WS_INIT_TIMEOUT_SECS",
@@ -246,6 +271,7 @@ impl Config {
             metrics_listen,
             introspection,
             registrations_per_hour,
+            rate_limits,
             trusted_proxies,
             session_max_lifetime: chrono::Duration::days(i64::from(session_max_days)),
             generated_secrets,

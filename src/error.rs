@@ -92,7 +92,7 @@ impl AppError {
             Self::NotFound { entity } => format!("{entity} not found"),
             Self::BadUserInput { message, .. } | Self::Conflict { message, .. } => message.clone(),
             Self::RateLimited { retry_after_secs } => {
-                format!("too many attempts; retry in {retry_after_secs} seconds")
+                format!("too many requests; retry in {retry_after_secs} seconds")
             }
             Self::Unavailable(_) => {
                 "the service is unavailable right now; try again shortly".into()

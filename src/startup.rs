@@ -16,7 +16,11 @@ use crate::{
     db::{self, StatementCounter},
     events::{self, EventBus},
     graphql, http, observability,
-    service::{housekeeping, live, revocation::RevokedCredentials},
+    service::{
+        housekeeping, live,
+        rate_limit::{self, RateLimits},
+        revocation::RevokedCredentials,
+    },
     state::{AppState, Keys},
 };
 
@@ -57,6 +61,7 @@ impl Application {
             .map_err(|error| anyhow::anyhow!("loading revoked sessions: {error:?}"))?;
         let events = EventBus::new(db.get_database_backend(), revoked);
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
+        let rate_limits = Arc::new(RateLimits::new(config.rate_limits));
         let state = AppState {
             db,
             config: Arc::new(config),
@@ -67,6 +72,7 @@ impl Application {
             plans: Arc::new(crate::service::settling::PlanCache::new(
                 crate::service::settling::PLAN_CACHE_ITEMS,
             )),
+            rate_limits,
             stopping: stopping_rx,
         };
         let schema = graphql::build_schema(state.clone());
@@ -111,6 +117,7 @@ impl Application {
             self.state.config.database_url.clone(),
         );
         let _live = Background::spawn(live::dispatch(self.state.clone()));
+        let _rate_limits = rate_limit::spawn_forgetting(self.state.rate_limits.clone());
         let _metrics = self
             .metrics
             .map(|listener| observability::serve(listener, self.state.db.clone()));

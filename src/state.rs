@@ -25,6 +25,8 @@ pub struct AppState {
     pub live: crate::service::live::Hub,
     /// Settlement plans by (book, balance version): see [`crate::service::settling`].
     pub plans: Arc<crate::service::settling::PlanCache>,
+    /// The general request rate limit: see [`crate::service::rate_limit`].
+    pub rate_limits: Arc<crate::service::rate_limit::RateLimits>,
     /// Turns `true` when the instance starts shutting down, so long-lived connections
     /// (WebSockets, which the HTTP server does not drain) can say goodbye.
     pub stopping: tokio::sync::watch::Receiver<bool>,

@@ -2,6 +2,8 @@
 //! brought it (a POST, or one operation of a WebSocket), because they live in a schema
 //! extension rather than in a handler:
 //!
+//! 0. the general request rate limit ([`crate::service::rate_limit`]), per client address and
+//!    per user, before the document is even parsed;
 //! 1. the document's bracket nesting is bounded *before* the recursive parser sees it;
 //! 2. every variable's type exists (async-graphql's validation panics on `[Unknown]`);
 //!    selections nest at most [`limits::MAX_DEPTH`] deep (introspection has its own bound), and
@@ -25,7 +27,10 @@ use async_graphql::{
 
 use crate::{
     error::AppError,
-    graphql::limits::{self, DocumentError},
+    graphql::{
+        accounts::ClientAddress,
+        limits::{self, DocumentError},
+    },
     service::{Actor, access_tokens},
     state::AppState,
 };
@@ -67,6 +72,17 @@ impl Extension for PolicyCheck {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        // Here rather than in `prepare_request`, where the request's own data (the client
+        // address and actor over HTTP) is not visible yet; still before the document is parsed.
+        if let (Some(state), Some(ClientAddress(address))) =
+            (ctx.data_opt::<AppState>(), ctx.data_opt::<ClientAddress>())
+        {
+            let user = ctx.data_opt::<Actor>().map(|actor| actor.user_id);
+            state
+                .rate_limits
+                .operation(*address, user)
+                .map_err(refuse)?;
+        }
         limits::check_nesting(query).map_err(refuse_document)?;
         let document = next.run(ctx, query, variables).await?;
         let registry = &ctx.schema_env.registry;

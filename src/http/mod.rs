@@ -330,11 +330,26 @@ fn negotiate(headers: &HeaderMap) -> Option<Media> {
 
 /// Writes the response in the negotiated media type. A request that never executed (it did not
 /// parse or validate, or a policy refused it: errors without a path and no data) is a 400 with
-/// no `data` under `application/graphql-response+json`, as the spec asks.
+/// no `data` under `application/graphql-response+json`, as the spec asks; one refused by the
+/// request rate limit is a 429 with `Retry-After` under either.
 fn respond(response: async_graphql::Response, media: Media) -> Response {
     let refused = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
+    if refused && let Some(retry_after) = rate_limited(&response.errors) {
+        // Refused by the request rate limit: HTTP's own answer, which proxies and client
+        // libraries understand whatever the media type.
+        let body = serde_json::json!({ "errors": response.errors });
+        let mut http = (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry_after.to_string())],
+            axum::Json(body),
+        )
+            .into_response();
+        http.headers_mut()
+            .insert(header::CONTENT_TYPE, media.content_type());
+        return http;
+    }
     if media == Media::GraphQLResponse && refused {
         let body = serde_json::json!({ "errors": response.errors });
         let mut http = (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
@@ -346,6 +361,21 @@ fn respond(response: async_graphql::Response, media: Media) -> Response {
     http.headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
     http
+}
+
+/// The seconds a request refused with RATE_LIMITED should wait, from its error's `retryAfter`.
+fn rate_limited(errors: &[async_graphql::ServerError]) -> Option<u64> {
+    errors.iter().find_map(|error| {
+        let extensions = error.extensions.as_ref()?;
+        let limited = matches!(
+            extensions.get("code"),
+            Some(async_graphql::Value::String(code)) if code == ErrorCode::RateLimited.as_str()
+        );
+        match extensions.get("retryAfter") {
+            Some(async_graphql::Value::Number(secs)) if limited => secs.as_u64(),
+            _ => None,
+        }
+    })
 }
 
 /// Reads one GraphQL request (`{"query", "variables", "operationName"}`) from a JSON body.
@@ -361,6 +391,22 @@ fn parse_request(body: &[u8]) -> Result<async_graphql::Request, String> {
         return Err("the body is not a GraphQL request: `query` is missing".into());
     }
     Ok(request)
+}
+
+/// A 429 for a request the rate limit refused before it became GraphQL (a WebSocket handshake),
+/// with `Retry-After` and the error as a GraphQL error body.
+fn too_many_requests(error: AppError) -> Response {
+    let retry_after = match error {
+        AppError::RateLimited { retry_after_secs } => retry_after_secs,
+        _ => 1,
+    };
+    let body = serde_json::json!({ "errors": [policy::refuse(error)] });
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, retry_after.to_string())],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 /// A 400 whose body is a GraphQL error, as clients expect of a GraphQL endpoint.

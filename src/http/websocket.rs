@@ -12,7 +12,9 @@
 //! `connection_init` within `TALLY_WS_INIT_TIMEOUT_SECS`, 4409 for a second operation with a
 //! running id, 4429 for a second `connection_init`; 1001 when the server shuts down. At most
 //! 100 operations run on one socket at once; one more is answered with an `error` message
-//! (RATE_LIMITED) for its id, and the socket stays open.
+//! (RATE_LIMITED) for its id, and the socket stays open. The handshake itself counts against
+//! its address's request rate, and an address holds at most `TALLY_SOCKETS_PER_ADDRESS` sockets
+//! open (both refused with 429 and `Retry-After` before the upgrade).
 //!
 //! async-graphql speaks the protocols; this module owns the loop around it so it can close the
 //! socket on its own initiative.
@@ -41,7 +43,7 @@ use tokio::sync::watch;
 use super::{HttpState, MAX_BODY_BYTES, client_address, label_errors};
 use crate::{
     graphql::{TallySchema, accounts::ClientAddress},
-    service::{Actor, access_tokens},
+    service::{Actor, access_tokens, rate_limit::SocketPermit},
     state::AppState,
 };
 
@@ -178,6 +180,10 @@ pub(super) async fn upgrade(
             .into_response();
     }
     let client = client_address::resolve(peer, &headers, &state.app.config.trusted_proxies);
+    let permit = match state.app.rate_limits.open_socket(client) {
+        Ok(permit) => permit,
+        Err(error) => return super::too_many_requests(error),
+    };
     upgrade
         // The HTTP body limit, for messages too (axum's default is 64 MiB).
         .max_message_size(MAX_BODY_BYTES)
@@ -188,7 +194,7 @@ pub(super) async fn upgrade(
         // whole, in several reads.
         .read_buffer_size(READ_BUFFER_BYTES)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(socket, state, protocol, client))
+        .on_upgrade(move |socket| serve(socket, state, protocol, client, permit))
 }
 
 /// The first GraphQL subprotocol the client offers.
@@ -231,7 +237,14 @@ enum Init {
     Refused,
 }
 
-async fn serve(socket: WebSocket, state: HttpState, protocol: WebSocketProtocols, client: IpAddr) {
+/// Serves one socket; `_permit` holds its place in its address's socket count until it ends.
+async fn serve(
+    socket: WebSocket,
+    state: HttpState,
+    protocol: WebSocketProtocols,
+    client: IpAddr,
+    _permit: SocketPermit,
+) {
     let _open = crate::observability::Open::count("tally_websocket_connections");
     let (mut sink, stream) = socket.split();
     let operations = Operations::default();

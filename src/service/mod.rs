@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod invites;
 pub mod live;
 pub mod members;
+pub mod rate_limit;
 pub mod revocation;
 pub mod sessions;
 pub mod settlements;

@@ -164,6 +164,10 @@ fn test_config(database_url: &str, data_dir: &str, overrides: &[(&str, &str)]) -
         // Every test client registers from 127.0.0.1; the registration throttle's own test sets
         // a small limit.
         ("TALLY_REGISTRATIONS_PER_HOUR", "10000"),
+        // Likewise every request: the general rate limit's own tests set small limits.
+        ("TALLY_RATE_LIMIT_PER_ADDRESS", "0"),
+        ("TALLY_RATE_LIMIT_PER_USER", "0"),
+        ("TALLY_SOCKETS_PER_ADDRESS", "0"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

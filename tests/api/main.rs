@@ -21,6 +21,7 @@ mod ledger_helpers;
 mod members;
 mod metrics;
 mod names;
+mod rate_limits;
 mod roles_matrix;
 mod schema_file;
 mod settling;
