@@ -10,6 +10,10 @@
 //! - **Single-use fields**, checked on the parsed document: the fields that run argon2 or guess
 //!   at a secret ([`SINGLE_USE_FIELDS`]) may appear once in a mutation, so one request cannot
 //!   multiply them with aliases (600 `register` aliases once cost 600 hashes).
+//! - **Aliases per field**, checked on the parsed document: one field may be selected under at
+//!   most [`MAX_ALIASES_PER_FIELD`] response keys in one selection set (fragments merged in), so
+//!   aliases cannot multiply an expensive resolver (`a1: balances … a500: balances`) past what
+//!   any client needs.
 //! - **Selection depth**, checked on the parsed document: [`MAX_DEPTH`] for data, and its own
 //!   bound, [`MAX_INTROSPECTION_DEPTH`], inside `__schema` and `__type`. The standard
 //!   introspection query of GraphiQL and the code generators (graphql-js's
@@ -31,6 +35,10 @@ pub const MAX_DEPTH: usize = 12;
 /// standard introspection query needs 14.
 pub const MAX_INTROSPECTION_DEPTH: usize = 20;
 
+/// Response keys one field may have in one selection set; a client shows a field a few times
+/// at most (`paid: entries(…) owed: entries(…)`).
+pub const MAX_ALIASES_PER_FIELD: usize = 16;
+
 /// Mutation fields that may appear at most once per document, counted together: each costs a
 /// password hash or is a guess at a secret, and each is throttled per attempt.
 pub const SINGLE_USE_FIELDS: [&str; 5] = [
@@ -48,6 +56,7 @@ pub enum DocumentError {
     UnknownVariableType(String),
     NestedTooDeep,
     RepeatedSingleUseField(String),
+    TooManyAliases(String),
 }
 
 impl DocumentError {
@@ -62,6 +71,10 @@ impl DocumentError {
             Self::NestedTooDeep => format!(
                 "the document is nested too deep: at most {MAX_DEPTH} levels of fields \
                  ({MAX_INTROSPECTION_DEPTH} inside __schema and __type)"
+            ),
+            Self::TooManyAliases(name) => format!(
+                "`{name}` is selected under more than {MAX_ALIASES_PER_FIELD} aliases in one \
+                 selection set"
             ),
             Self::RepeatedSingleUseField(name) => format!(
                 "`{name}` cannot be combined with another {} in one document; send one per request",
@@ -211,6 +224,91 @@ fn collect_single_use<'a>(
                 }
             }
         }
+    }
+}
+
+/// Refuses a document in which a selection set (with the fragments it spreads merged in) selects
+/// one field under more than [`MAX_ALIASES_PER_FIELD`] response keys. Each fragment's own
+/// fields are gathered once, and a set that spreads one fragment many times merges it once.
+pub fn check_aliases(document: &ExecutableDocument) -> Result<(), DocumentError> {
+    let mut aliases = AliasCheck {
+        document,
+        fragments: std::collections::HashMap::new(),
+    };
+    for (_, operation) in document.operations.iter() {
+        aliases.check(&operation.node.selection_set.node)?;
+    }
+    Ok(())
+}
+
+/// The response keys of each field name in one selection set.
+type KeysByField<'a> = std::collections::HashMap<&'a str, HashSet<&'a str>>;
+
+/// The alias walk, with each fragment's top-level keys computed once.
+struct AliasCheck<'a> {
+    document: &'a ExecutableDocument,
+    fragments: std::collections::HashMap<&'a str, std::rc::Rc<KeysByField<'a>>>,
+}
+
+impl<'a> AliasCheck<'a> {
+    /// Checks `selections` and every selection set below it.
+    fn check(&mut self, selections: &'a SelectionSet) -> Result<(), DocumentError> {
+        let keys = self.keys(selections)?;
+        match keys
+            .into_iter()
+            .find(|(_, keys)| keys.len() > MAX_ALIASES_PER_FIELD)
+        {
+            Some((name, _)) => Err(DocumentError::TooManyAliases(name.to_owned())),
+            None => Ok(()),
+        }
+    }
+
+    /// The keys `selections` gives each field, fragments merged in; the sets below its fields
+    /// are checked on the way.
+    fn keys(&mut self, selections: &'a SelectionSet) -> Result<KeysByField<'a>, DocumentError> {
+        let mut keys = KeysByField::new();
+        let mut spread = HashSet::new();
+        for selection in &selections.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    keys.entry(field.name.node.as_str())
+                        .or_default()
+                        .insert(field.response_key().node.as_str());
+                    self.check(&field.selection_set.node)?;
+                }
+                Selection::InlineFragment(fragment) => {
+                    merge(&mut keys, self.keys(&fragment.node.selection_set.node)?);
+                }
+                Selection::FragmentSpread(fragment) => {
+                    let name = fragment.node.fragment_name.node.as_str();
+                    if spread.insert(name) {
+                        let fragment_keys = self.fragment(name)?;
+                        merge(&mut keys, fragment_keys.as_ref().clone());
+                    }
+                }
+            }
+        }
+        Ok(keys)
+    }
+
+    fn fragment(&mut self, name: &'a str) -> Result<std::rc::Rc<KeysByField<'a>>, DocumentError> {
+        if let Some(keys) = self.fragments.get(name) {
+            return Ok(keys.clone());
+        }
+        let keys = match self.document.fragments.get(name) {
+            Some(fragment) => self.keys(&fragment.node.selection_set.node)?,
+            None => KeysByField::new(),
+        };
+        let keys = std::rc::Rc::new(keys);
+        self.fragments.insert(name, keys.clone());
+        Ok(keys)
+    }
+}
+
+fn merge<'a>(into: &mut KeysByField<'a>, from: KeysByField<'a>) {
+    for (name, keys) in from {
+        into.entry(name).or_default().extend(keys);
     }
 }
 
@@ -478,6 +576,61 @@ mod tests {
                 "{document}"
             );
         }
+    }
+
+    fn aliased(name: &str, count: usize) -> String {
+        (0..count)
+            .map(|i| format!("a{i}: {name} {{ id }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn a_field_may_have_a_few_aliases_in_one_set() {
+        let fine = format!("{{ {} }}", aliased("me", MAX_ALIASES_PER_FIELD));
+        assert_eq!(check_aliases(&parse(&fine)), Ok(()));
+        let many = format!("{{ {} }}", aliased("me", MAX_ALIASES_PER_FIELD + 1));
+        assert_eq!(
+            check_aliases(&parse(&many)),
+            Err(DocumentError::TooManyAliases("me".into()))
+        );
+        // The same key twice is one selection (GraphQL merges it).
+        let repeated = format!(
+            "{{ {} a0: me {{ id }} }}",
+            aliased("me", MAX_ALIASES_PER_FIELD)
+        );
+        assert_eq!(check_aliases(&parse(&repeated)), Ok(()));
+    }
+
+    #[test]
+    fn aliases_count_through_fragments_and_nested_sets() {
+        let half = MAX_ALIASES_PER_FIELD / 2 + 1;
+        let spread = format!(
+            "{{ ...F ... on Query {{ {} }} }} fragment F on Query {{ {} }}",
+            (0..half)
+                .map(|i| format!("b{i}: me {{ id }}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            aliased("me", half),
+        );
+        assert_eq!(
+            check_aliases(&parse(&spread)),
+            Err(DocumentError::TooManyAliases("me".into()))
+        );
+        let nested = format!(
+            "{{ books(first: 1) {{ nodes {{ {} }} }} }}",
+            aliased("members", MAX_ALIASES_PER_FIELD + 1)
+        );
+        assert_eq!(
+            check_aliases(&parse(&nested)),
+            Err(DocumentError::TooManyAliases("members".into()))
+        );
+        // Separate sets each have their own allowance.
+        let apart = format!(
+            "{{ x: books(first: 1) {{ nodes {{ {0} }} }} y: books(first: 1) {{ nodes {{ {0} }} }} }}",
+            aliased("members", MAX_ALIASES_PER_FIELD)
+        );
+        assert_eq!(check_aliases(&parse(&apart)), Ok(()));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!    per user, before the document is even parsed;
 //! 1. the document's bracket nesting is bounded *before* the recursive parser sees it;
 //! 2. every variable's type exists (async-graphql's validation panics on `[Unknown]`);
-//!    selections nest at most [`limits::MAX_DEPTH`] deep (introspection has its own bound), and
+//!    selections nest at most [`limits::MAX_DEPTH`] deep (introspection has its own bound), a
+//!    field has at most [`limits::MAX_ALIASES_PER_FIELD`] aliases in one selection set, and
 //!    a mutation names at most one of the fields that hash a password or guess a secret;
 //! 3. the caller's credential is still valid *now* (a WebSocket's operations arrive long after
 //!    its `connection_init`): not expired, not revoked;
@@ -89,6 +90,7 @@ impl Extension for PolicyCheck {
         limits::check_variable_types(&document, |name| registry.types.contains_key(name))
             .map_err(refuse_document)?;
         limits::check_depth(&document).map_err(refuse_document)?;
+        limits::check_aliases(&document).map_err(refuse_document)?;
         limits::check_single_use_fields(&document).map_err(refuse_document)?;
         if let Some(slot) = ctx.data_opt::<OperationName>() {
             let requested = self

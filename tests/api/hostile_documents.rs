@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{TestApp, socket_request};
+use crate::helpers::{TestApp, error_code, socket_request};
 
 const DEPTHS: [usize; 5] = [10, 100, 1_000, 10_000, 100_000];
 
@@ -58,6 +58,16 @@ fn hostile_documents(depth: usize) -> Vec<(&'static str, String)> {
             ),
         ),
         ("fragment chain", format!("{{ ...F0 }}\n{fragments}")),
+        // Cycles: the limits that walk fragments must never meet one.
+        (
+            "fragment cycle",
+            "{ ...C } fragment C on Query { ...C }".to_owned(),
+        ),
+        (
+            "fragment cycle through a field",
+            "{ ...C } fragment C on Query { me { id } ...D } fragment D on Query { ...C }"
+                .to_owned(),
+        ),
     ]
 }
 
@@ -179,4 +189,27 @@ async fn a_list_variable_of_an_unknown_type_gets_an_error() {
         assert!(response["data"].is_null(), "{response}");
     }
     assert_alive(&app).await;
+}
+
+#[tokio::test]
+async fn a_field_under_too_many_aliases_is_refused_before_it_runs() {
+    let app = TestApp::spawn().await;
+    let user = app.register("Alice").await;
+    let aliases = |count: usize| {
+        let fields: Vec<String> = (0..count).map(|i| format!("a{i}: me {{ id }}")).collect();
+        format!("{{ {} }}", fields.join(" "))
+    };
+    let fine = app.gql_user(&user, &aliases(16), json!({})).await;
+    assert_eq!(
+        fine["data"]["a15"]["id"], fine["data"]["a0"]["id"],
+        "{fine}"
+    );
+    let refused = app.gql_user(&user, &aliases(17), json!({})).await;
+    assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{refused}");
+    assert!(refused["data"].is_null(), "nothing ran: {refused}");
+    let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`me`") && message.contains("aliases"),
+        "{message}"
+    );
 }
