@@ -114,9 +114,14 @@ pub struct Batcher {
     state: AppState,
 }
 
-/// Builds a request's loaders.
+/// Builds a request's loaders. Their batches run as tasks of their own, inside the request's
+/// span, so an error a batch logs carries the request id.
 fn new_loaders(state: AppState) -> Loaders {
-    DataLoader::with_cache(Batcher { state }, tokio::spawn, HashMapCache::default())
+    DataLoader::with_cache(
+        Batcher { state },
+        crate::telemetry::spawn_in_current_span,
+        HashMapCache::default(),
+    )
 }
 
 // Loader errors must be `Clone`; `async_graphql::Error` is, and converting into it is where an

@@ -244,9 +244,7 @@ async fn run(
         )
             .into_response();
     };
-    let request_id = request_id
-        .and_then(|id| id.0.header_value().to_str().ok().map(str::to_owned))
-        .unwrap_or_default();
+    let request_id = request_id_text(request_id);
     let started = std::time::Instant::now();
     let operation = policy::OperationName::default();
     let client = client_address::resolve(peer, headers, &state.app.config.trusted_proxies);
@@ -272,6 +270,13 @@ async fn run(
         .unwrap_or("OK");
     observability::record_request(operation.get().as_deref(), outcome, started.elapsed());
     respond(response, media)
+}
+
+/// The request's id as text (set on every request by the id layer; empty only if it is not).
+fn request_id_text(request_id: Option<axum::Extension<RequestId>>) -> String {
+    request_id
+        .and_then(|id| id.0.header_value().to_str().ok().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// The two media types of GraphQL over HTTP.

@@ -39,6 +39,8 @@ use axum::{
 };
 use futures_util::{SinkExt, StreamExt, stream::BoxStream};
 use tokio::sync::watch;
+use tower_http::request_id::RequestId;
+use tracing::Instrument;
 
 use super::{HttpState, MAX_BODY_BYTES, client_address, label_errors};
 use crate::{
@@ -163,6 +165,7 @@ pub(super) async fn upgrade(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    request_id: Option<axum::Extension<RequestId>>,
     upgrade: WebSocketUpgrade,
 ) -> HttpResponse {
     let Some(protocol) = subprotocol(&headers) else {
@@ -194,7 +197,14 @@ pub(super) async fn upgrade(
         // whole, in several reads.
         .read_buffer_size(READ_BUFFER_BYTES)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(socket, state, protocol, client, permit))
+        .on_upgrade(move |socket| {
+            // The socket runs as a task of its own: it keeps the handshake's span, so every line
+            // logged for its operations carries the handshake's request id, as does every
+            // INTERNAL error it answers.
+            let request_id = super::request_id_text(request_id);
+            serve(socket, state, protocol, client, permit, request_id)
+                .instrument(tracing::Span::current())
+        })
 }
 
 /// The first GraphQL subprotocol the client offers.
@@ -244,6 +254,7 @@ async fn serve(
     protocol: WebSocketProtocols,
     client: IpAddr,
     _permit: SocketPermit,
+    request_id: String,
 ) {
     let _open = crate::observability::Open::count("tally_websocket_connections");
     let (mut sink, stream) = socket.split();
@@ -274,16 +285,23 @@ async fn serve(
     let app = state.app.clone();
     let mut connection = Data::default();
     connection.insert(ClientAddress(client));
-    let output = GraphQLSocket::new(LabelledSchema(state.schema), input, protocol)
-        .connection_data(connection)
-        .on_connection_init(move |payload| async move {
-            let init = connection_init(&app, payload).await;
-            let _ = init_tx.send(match &init {
-                Ok((_, actor)) => Init::Accepted(*actor),
-                Err(_) => Init::Refused,
-            });
-            init.map(|(data, _)| data).map_err(Into::into)
+    let output = GraphQLSocket::new(
+        LabelledSchema {
+            schema: state.schema,
+            request_id,
+        },
+        input,
+        protocol,
+    )
+    .connection_data(connection)
+    .on_connection_init(move |payload| async move {
+        let init = connection_init(&app, payload).await;
+        let _ = init_tx.send(match &init {
+            Ok((_, actor)) => Init::Accepted(*actor),
+            Err(_) => Init::Refused,
         });
+        init.map(|(data, _)| data).map_err(Into::into)
+    });
     futures_util::pin_mut!(output);
     let mut revocations = state.app.events.revocations();
     let mut revocations_open = true;
@@ -428,14 +446,18 @@ async fn connection_init(
     Ok((data, Some(actor)))
 }
 
-/// The schema, with every answer's errors given stable codes as over HTTP.
+/// The schema, with every answer's errors given stable codes as over HTTP; an INTERNAL error
+/// names the socket's request id (its handshake's), which its log lines carry.
 #[derive(Clone)]
-struct LabelledSchema(TallySchema);
+struct LabelledSchema {
+    schema: TallySchema,
+    request_id: String,
+}
 
 impl Executor for LabelledSchema {
     async fn execute(&self, request: Request) -> Response {
-        let mut response = self.0.execute(request).await;
-        label_errors(&mut response.errors, &uuid::Uuid::new_v4().to_string());
+        let mut response = self.schema.execute(request).await;
+        label_errors(&mut response.errors, &self.request_id);
         response
     }
 
@@ -444,10 +466,11 @@ impl Executor for LabelledSchema {
         request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        self.0
+        let request_id = self.request_id.clone();
+        self.schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-            .map(|mut response| {
-                label_errors(&mut response.errors, &uuid::Uuid::new_v4().to_string());
+            .map(move |mut response| {
+                label_errors(&mut response.errors, &request_id);
                 response
             })
             .boxed()
