@@ -127,25 +127,37 @@ impl AppError {
         Self::Internal(error.into())
     }
 
-    /// Maps a unique violation from a write that can only violate `constraint` to `conflict()`,
-    /// and anything else to an internal error. PostgreSQL names the constraint in its message;
-    /// SQLite names only the indexed columns, so there any unique violation of the statement
-    /// counts, which is why callers use this on writes guarded by one unique index.
+    /// Maps a unique violation of `constraint` to `conflict()`, and anything else to an error
+    /// of its own (internal, or unavailable). PostgreSQL names the violated constraint, and
+    /// only that one is a conflict: a violation of another is a bug, not the client's doing.
+    /// SQLite names only the indexed columns, so there any unique violation counts, which is
+    /// why callers use this on writes guarded by one unique index.
     pub fn unique_violation_or(
         error: sea_orm::DbErr,
         constraint: &str,
         conflict: impl FnOnce() -> AppError,
     ) -> AppError {
-        let names_constraint = error.to_string().contains(constraint);
         let is_unique_violation = matches!(
             error.sql_err(),
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
         );
-        if names_constraint || is_unique_violation {
+        let names_another = violated_constraint(&error).is_some_and(|name| name != constraint);
+        if is_unique_violation && !names_another {
             conflict()
         } else {
             error.into()
         }
+    }
+}
+
+/// The constraint a database error names (PostgreSQL does; SQLite does not).
+fn violated_constraint(error: &sea_orm::DbErr) -> Option<&str> {
+    use sea_orm::{DbErr, RuntimeErr};
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            sqlx.as_database_error()?.constraint()
+        }
+        _ => None,
     }
 }
 
