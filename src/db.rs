@@ -1,13 +1,20 @@
 //! Opening the database: one pool, configured for the backend it talks to, with migrations
 //! applied before the service accepts a request.
 //!
-//! SQLite (the embedded default) runs in WAL mode with a busy timeout and foreign keys on, behind
-//! a single pooled connection: SQLite has one writer at a time anyway, and one connection means a
-//! deferred transaction can never fail with `SQLITE_BUSY` when it upgrades to a write. PostgreSQL
-//! gets a small pool with short acquire timeouts, so a lost database surfaces as a fast error
-//! instead of requests piling up.
+//! Both pools are sized from the machine's cores ([`pool_size`]) and fail an acquire after
+//! [`ACQUIRE_TIMEOUT`], so a lost database surfaces as a fast UNAVAILABLE instead of requests
+//! piling up.
+//!
+//! SQLite (the embedded default) runs in WAL mode, so its connections read in parallel and
+//! never wait for a writer; with a busy timeout and foreign keys on. Writes are one at a time,
+//! as SQLite allows: every unit of work begins `IMMEDIATE` (it takes the write lock at `BEGIN`,
+//! so it never fails upgrading a read to a write), and waits its turn at this instance's
+//! [`WriteGate`] first, in order, instead of in SQLite's busy handler, which polls with sleeps.
+//! `synchronous = FULL`: a commit is on disk when it returns, power loss included (WAL with
+//! `NORMAL` may lose the last commits on power loss, which a ledger must not do silently).
 
 use std::{
+    num::NonZeroUsize,
     path::Path,
     sync::{
         Arc,
@@ -21,11 +28,21 @@ use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DbErr,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a request waits for a pooled connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long SQLite waits on a lock held by another process before reporting busy.
+/// How long SQLite waits on a lock held by another connection or process before reporting
+/// busy (a write outside a unit of work, such as a throttle's upsert, may meet one).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections per pool: twice the cores, at least 4. A request holds a connection while it
+/// waits on the network (PostgreSQL) or on SQLite's worker thread, so a few more connections
+/// than cores keep the cores busy; many more only queue inside the database.
+pub fn pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
+}
 
 /// Connects to `url`, creating the SQLite file's directory when needed.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -33,6 +50,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     options
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_timeout(ACQUIRE_TIMEOUT)
+        .max_connections(pool_size())
+        .min_connections(1)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         if let Some(dir) = sqlite_file(url).and_then(Path::parent) {
@@ -40,17 +59,38 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 DbErr::Custom(format!("cannot create {}: {error}", dir.display()))
             })?;
         }
-        options.max_connections(1).map_sqlx_sqlite_opts(|sqlite| {
+        options.map_sqlx_sqlite_opts(|sqlite| {
             sqlite
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
         });
-    } else {
-        options.max_connections(10).min_connections(1);
     }
     Database::connect(options).await
+}
+
+/// This instance's queue for SQLite's single writer: a unit of work holds a turn from before
+/// its `BEGIN IMMEDIATE` until it ends, so writers wait here, in order and without polling.
+/// PostgreSQL has row locks and needs no gate.
+#[derive(Clone, Default)]
+pub struct WriteGate(Option<Arc<Semaphore>>);
+
+impl WriteGate {
+    /// The gate for the database at `url`: one turn at a time for SQLite, none for PostgreSQL.
+    pub fn for_url(url: &str) -> Self {
+        Self(
+            url.starts_with("sqlite:")
+                .then(|| Arc::new(Semaphore::new(1))),
+        )
+    }
+
+    /// Waits for this instance's turn to write (at once where there is no gate).
+    pub async fn turn(&self) -> Option<OwnedSemaphorePermit> {
+        let gate = self.0.as_ref()?;
+        // The semaphore is never closed, so acquiring only ever waits.
+        Arc::clone(gate).acquire_owned().await.ok()
+    }
 }
 
 /// How many SQL statements a connection has run, failed ones included. A relaxed atomic add per

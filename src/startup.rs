@@ -62,8 +62,10 @@ impl Application {
         let events = EventBus::new(db.get_database_backend(), revoked);
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
         let rate_limits = Arc::new(RateLimits::new(config.rate_limits));
+        let write_gate = db::WriteGate::for_url(&config.database_url);
         let state = AppState {
             db,
+            write_gate,
             config: Arc::new(config),
             keys: Arc::new(keys),
             statements,

@@ -15,6 +15,8 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// SQLite's queue of writers on this instance: see [`crate::db::WriteGate`].
+    pub write_gate: crate::db::WriteGate,
     pub config: Arc<Config>,
     pub keys: Arc<Keys>,
     /// Counts the statements run on `db`.

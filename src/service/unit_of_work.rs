@@ -14,7 +14,8 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use tokio::sync::OwnedSemaphorePermit;
 use uuid::Uuid;
 
 use crate::{error::AppResult, events::Event, service::balances, state::AppState};
@@ -25,14 +26,26 @@ pub struct UnitOfWork {
     /// Books whose balances or roster this change touched (sorted: versions move in id order,
     /// the order every write locks books in).
     books: BTreeSet<Uuid>,
+    /// SQLite: this instance's turn to write, held until the unit of work ends (see
+    /// [`crate::db::WriteGate`]). Declared after `txn`, so it is given back after the
+    /// transaction has ended.
+    _turn: Option<OwnedSemaphorePermit>,
 }
 
 impl UnitOfWork {
     pub async fn begin(state: &AppState) -> AppResult<Self> {
+        let turn = state.write_gate.turn().await;
+        // SQLite: take the write lock at BEGIN, so no statement of the change can fail
+        // upgrading a read lock (PostgreSQL ignores the mode).
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
         Ok(Self {
-            txn: state.db.begin().await?,
+            txn: state.db.begin_with_options(options).await?,
             events: Vec::new(),
             books: BTreeSet::new(),
+            _turn: turn,
         })
     }
 

@@ -36,6 +36,8 @@ async fn the_database_is_configured_for_a_server_and_durable() {
     }
     assert_eq!(setting(&app, "PRAGMA journal_mode").await, "wal");
     assert_eq!(setting(&app, "PRAGMA foreign_keys").await, "1");
+    // FULL (2): a commit is on disk when it returns, power loss included.
+    assert_eq!(setting(&app, "PRAGMA synchronous").await, "2");
     let busy_ms: i64 = setting(&app, "PRAGMA busy_timeout").await.parse().unwrap();
     assert!(busy_ms >= 5000, "busy_timeout {busy_ms}");
 }
