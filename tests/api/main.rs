@@ -26,6 +26,7 @@ mod roles_matrix;
 mod schema_file;
 mod settling;
 mod sockets;
+mod statement_counts;
 mod subscriptions;
 mod throttles;
 mod websocket;

@@ -1,0 +1,72 @@
+//! The statements the common reads cost, pinned: the README's performance section quotes
+//! these numbers, and a change that adds a statement to a hot path must say so here. Each read
+//! is made twice, on a book with 2 entries and one with 30, and must cost the same.
+
+use serde_json::json;
+
+use crate::{
+    helpers::{TestApp, TestUser},
+    ledger_helpers::{CREATE_ENTRY, split_book, with_fields},
+};
+
+/// Statements one request of `query` costs.
+async fn statements(app: &TestApp, user: &TestUser, query: &str, book: &str) -> u64 {
+    let before = app.statements.get();
+    let response = app.gql_user(user, query, json!({ "id": book })).await;
+    let spent = app.statements.get() - before;
+    assert!(response["errors"].is_null(), "{response}");
+    spent
+}
+
+#[tokio::test]
+async fn the_common_reads_cost_a_fixed_number_of_statements() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let others = [
+        app.register("Bob").await,
+        app.register("Carol").await,
+        app.register("Dan").await,
+    ];
+    let others: Vec<&TestUser> = others.iter().collect();
+    let (small, _) = split_book(&app, &alice, &others, "EUR").await;
+    let (large, _) = split_book(&app, &alice, &others, "EUR").await;
+    for (book, count) in [(&small, 2), (&large, 30)] {
+        for n in 0..count {
+            let input = json!({ "bookId": book, "amount": format!("{n}.25"),
+                                "occurredOn": "2026-11-20", "description": format!("Entry {n}") });
+            let created = app
+                .gql_user(&alice, &with_fields(CREATE_ENTRY), json!({ "input": input }))
+                .await;
+            assert!(created["errors"].is_null(), "{created}");
+        }
+    }
+    let reads = [
+        ("me", "{ me { id name } }", 1),
+        (
+            "roster",
+            "query($id: ID!) { book(id: $id) { name myRole members { role user { id name } } } }",
+            3,
+        ),
+        (
+            "balances",
+            "query($id: ID!) { book(id: $id) { balances { member { id name } paid owed net status } } }",
+            5,
+        ),
+        (
+            "entries page",
+            "query($id: ID!) { book(id: $id) { entries(first: 20) { totalCount nodes {
+                id amount description payers { amount member { name } }
+                split { mode allocations { amount member { name } } } } } } }",
+            8,
+        ),
+    ];
+    let mut counted = Vec::new();
+    for (name, query, _) in reads {
+        let on_small = statements(&app, &alice, query, &small).await;
+        let on_large = statements(&app, &alice, query, &large).await;
+        assert_eq!(on_small, on_large, "{name}: the cost must not grow with entries");
+        counted.push((name, on_small));
+    }
+    let expected: Vec<_> = reads.iter().map(|(name, _, count)| (*name, *count)).collect();
+    assert_eq!(counted, expected, "statements per request");
+}
