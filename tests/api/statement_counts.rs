@@ -35,7 +35,11 @@ async fn the_common_reads_cost_a_fixed_number_of_statements() {
             let input = json!({ "bookId": book, "amount": format!("{n}.25"),
                                 "occurredOn": "2026-11-20", "description": format!("Entry {n}") });
             let created = app
-                .gql_user(&alice, &with_fields(CREATE_ENTRY), json!({ "input": input }))
+                .gql_user(
+                    &alice,
+                    &with_fields(CREATE_ENTRY),
+                    json!({ "input": input }),
+                )
                 .await;
             assert!(created["errors"].is_null(), "{created}");
         }
@@ -64,9 +68,15 @@ async fn the_common_reads_cost_a_fixed_number_of_statements() {
     for (name, query, _) in reads {
         let on_small = statements(&app, &alice, query, &small).await;
         let on_large = statements(&app, &alice, query, &large).await;
-        assert_eq!(on_small, on_large, "{name}: the cost must not grow with entries");
+        assert_eq!(
+            on_small, on_large,
+            "{name}: the cost must not grow with entries"
+        );
         counted.push((name, on_small));
     }
-    let expected: Vec<_> = reads.iter().map(|(name, _, count)| (*name, *count)).collect();
+    let expected: Vec<_> = reads
+        .iter()
+        .map(|(name, _, count)| (*name, *count))
+        .collect();
     assert_eq!(counted, expected, "statements per request");
 }
