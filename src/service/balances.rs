@@ -7,12 +7,12 @@
 //!   would overflow a balance is refused as input, not a database error), then written with one
 //!   upsert that *adds* the delta, which is right even without the lock. The book's
 //!   `balance_version` moves on in the same transaction, once per change, when the unit of work
-//!   commits ([`next_version`]; settlement plans are cached by it).
+//!   commits ([`next_versions`]; settlement plans are cached by it).
 //! - [`of_book`] reads them for the API; [`recompute`] rebuilds them from the entries with the
 //!   ledger's reference function, and [`mismatches`] compares the two: `tally check` and the
 //!   integration tests run it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{NaiveDate, Utc};
 use entity::{allocation, book, entry, entry_payer, member_balance, membership};
@@ -98,21 +98,34 @@ pub async fn apply(
     Ok(())
 }
 
-/// Moves `book_id`'s `balance_version` on by one and returns the new version, in one
-/// statement. The unit of work calls it once per changed book at commit.
-pub async fn next_version(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<i64> {
+/// Moves each book's `balance_version` on by one and returns the new versions, in book id
+/// order, in one statement. The unit of work calls it once at commit, for every changed book
+/// (a shared entry changes its book and each sharer's personal book); the caller's transaction
+/// has locked those rows already, so updating them together takes no new lock.
+pub async fn next_versions(
+    db: &impl ConnectionTrait,
+    book_ids: &BTreeSet<Uuid>,
+) -> AppResult<Vec<(Uuid, i64)>> {
+    if book_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let updated = book::Entity::update_many()
         .col_expr(
             book::Column::BalanceVersion,
             Expr::col(book::Column::BalanceVersion).add(1),
         )
-        .filter(book::Column::Id.eq(book_id))
+        .filter(book::Column::Id.is_in(book_ids.iter().copied()))
         .exec_with_returning(db)
         .await?;
-    updated
-        .first()
-        .map(|book| book.balance_version)
-        .ok_or(AppError::NotFound { entity: "book" })
+    if updated.len() != book_ids.len() {
+        return Err(AppError::NotFound { entity: "book" });
+    }
+    let mut versions: Vec<(Uuid, i64)> = updated
+        .into_iter()
+        .map(|book| (book.id, book.balance_version))
+        .collect();
+    versions.sort_unstable();
+    Ok(versions)
 }
 
 /// A stored row as a ledger balance (which re-derives and so checks `net`).
@@ -274,8 +287,7 @@ pub struct Mismatch {
 pub async fn mismatches(db: &impl ConnectionTrait, book_id: Uuid) -> AppResult<Vec<Mismatch>> {
     let stored = as_stored(db, book_id).await?;
     let recomputed = recompute(db, book_id).await?;
-    let members: std::collections::BTreeSet<Uuid> =
-        stored.keys().chain(recomputed.keys()).copied().collect();
+    let members: BTreeSet<Uuid> = stored.keys().chain(recomputed.keys()).copied().collect();
     Ok(members
         .into_iter()
         .filter_map(|member_id| {

@@ -67,8 +67,8 @@ impl UnitOfWork {
 
     /// Commits the change, then delivers its events.
     pub async fn commit(mut self, state: &AppState) -> AppResult<()> {
-        for book_id in std::mem::take(&mut self.books) {
-            let version = balances::next_version(&self.txn, book_id).await?;
+        let books = std::mem::take(&mut self.books);
+        for (book_id, version) in balances::next_versions(&self.txn, &books).await? {
             self.events
                 .push(Event::BalancesChanged { book_id, version });
         }

@@ -85,7 +85,11 @@ pub async fn sync(
         };
         let mirror = write_mirror(txn, source, previous, book_id, amount, at).await?;
         let plan = mirror_plan(mirror.id, owner_seat, amount, currency)?;
-        store::replace_children(txn, book_id, mirror.id, &plan, at).await?;
+        let children = match previous {
+            None => store::Children::New,
+            Some(_) => store::Children::Replace,
+        };
+        store::write_children(txn, book_id, mirror.id, &plan, children, at).await?;
         let effect = plan.effect(ledger_kind(mirror.kind));
         balances::apply(txn, book_id, &effect, Direction::Apply).await?;
         changed.push(Changed::of(&mirror, change));

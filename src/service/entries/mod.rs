@@ -415,7 +415,11 @@ async fn write_money(
     old: Option<&ledger::EntryEffect>,
     at: DateTime<Utc>,
 ) -> AppResult<Vec<Changed>> {
-    store::replace_children(txn, row.book_id, row.id, plan, at).await?;
+    let children = match old {
+        Some(_) => store::Children::Replace,
+        None => store::Children::New,
+    };
+    store::write_children(txn, row.book_id, row.id, plan, children, at).await?;
     if let Some(old) = old {
         balances::apply(txn, row.book_id, old, Direction::Unapply).await?;
     }
