@@ -23,6 +23,7 @@ mod m20261122_000006_throttle_counters;
 mod m20261122_000007_session_lifetime;
 mod m20261122_000008_members_carry_money;
 mod m20261122_000009_balance_version;
+mod m20261122_000010_live_entries_index;
 
 pub use m20261121_000003_seed_global_categories::{GLOBAL_CATEGORIES, GlobalCategory};
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_session_lifetime::Migration),
             Box::new(m20261122_000008_members_carry_money::Migration),
             Box::new(m20261122_000009_balance_version::Migration),
+            Box::new(m20261122_000010_live_entries_index::Migration),
         ]
     }
 }
