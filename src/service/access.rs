@@ -23,7 +23,8 @@
 
 use entity::{book, enums::Role, membership};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -237,6 +238,29 @@ pub async fn lock_book(txn: &DatabaseTransaction, book_id: Uuid) -> AppResult<Lo
         .await?
         .map(LockedBook)
         .ok_or_else(book_not_found)
+}
+
+/// Locks the rows of `book_ids` in `txn` in one statement, in ascending id order (PostgreSQL
+/// locks the rows as the sorted result yields them), for a write that touches several books;
+/// NOT_FOUND if one is missing.
+pub async fn lock_books(
+    txn: &DatabaseTransaction,
+    book_ids: &std::collections::BTreeSet<Uuid>,
+) -> AppResult<()> {
+    if book_ids.is_empty() {
+        return Ok(());
+    }
+    let locked = book::Entity::find()
+        .filter(book::Column::Id.is_in(book_ids.iter().copied()))
+        .order_by_asc(book::Column::Id)
+        .lock_exclusive()
+        .all(txn)
+        .await?;
+    if locked.len() == book_ids.len() {
+        Ok(())
+    } else {
+        Err(book_not_found())
+    }
 }
 
 #[cfg(test)]

@@ -42,41 +42,81 @@ pub async fn apply(
     effect: &EntryEffect,
     direction: Direction,
 ) -> AppResult<()> {
-    let delta = effect.delta().map_err(AppError::from)?;
-    if delta.is_empty() {
+    apply_all(
+        db,
+        &[Movement {
+            book_id,
+            effect,
+            direction,
+        }],
+    )
+    .await
+}
+
+/// One effect moving one book's balances.
+pub struct Movement<'a> {
+    pub book_id: Uuid,
+    pub effect: &'a EntryEffect,
+    pub direction: Direction,
+}
+
+/// Applies `movements` in order, in two statements whatever their number (a shared entry moves
+/// its book's balances and each sharer's personal book's): one read of every seat they touch,
+/// one upsert adding each seat's total change. Each step is checked against the balance the
+/// steps before it left, so an overflow anywhere is the client's error, named, and nothing is
+/// written. The caller's transaction has locked every book involved.
+pub async fn apply_all(db: &impl ConnectionTrait, movements: &[Movement<'_>]) -> AppResult<()> {
+    let mut steps = Vec::new();
+    for movement in movements {
+        let delta = movement.effect.delta().map_err(AppError::from)?;
+        steps.extend(
+            delta
+                .into_iter()
+                .map(|(member, change)| (movement.book_id, member, change, movement.direction)),
+        );
+    }
+    if steps.is_empty() {
         return Ok(());
     }
     let current: BTreeMap<Uuid, Balance> = member_balance::Entity::find()
-        .filter(member_balance::Column::MemberId.is_in(delta.iter().map(|(member, _)| *member)))
+        .filter(member_balance::Column::MemberId.is_in(steps.iter().map(|step| step.1)))
         .all(db)
         .await?
         .iter()
         .map(|row| Ok((row.member_id, stored(row)?)))
         .collect::<AppResult<_>>()?;
-    let at = Utc::now();
-    let mut rows = Vec::with_capacity(delta.len());
-    for (member, change) in delta {
+    // Per seat: its book, its balance after the steps so far, and their sum.
+    let mut seats: BTreeMap<Uuid, (Uuid, Balance, Balance)> = BTreeMap::new();
+    for (book_id, member, change, direction) in steps {
         let before = current.get(&member).copied().unwrap_or(Balance::ZERO);
-        // Checked here so an overflow is the client's error, named, and nothing is written.
-        let change = match direction {
+        let (_, now, total) = seats
+            .entry(member)
+            .or_insert((book_id, before, Balance::ZERO));
+        match direction {
             Direction::Apply => {
-                before.checked_add(change)?;
-                change
+                *now = now.checked_add(change)?;
+                *total = total.checked_add(change)?;
             }
             Direction::Unapply => {
-                before.checked_sub(change)?;
-                Balance::ZERO.checked_sub(change)?
+                *now = now.checked_sub(change)?;
+                *total = total.checked_sub(change)?;
             }
-        };
-        rows.push(member_balance::ActiveModel {
-            member_id: Set(member),
-            book_id: Set(book_id),
-            paid_e4: Set(change.paid.e4()),
-            owed_e4: Set(change.owed.e4()),
-            net_e4: Set(change.net.e4()),
-            updated_at: Set(at),
-        });
+        }
     }
+    let at = Utc::now();
+    let rows: Vec<_> = seats
+        .into_iter()
+        .map(
+            |(member, (book_id, _, change))| member_balance::ActiveModel {
+                member_id: Set(member),
+                book_id: Set(book_id),
+                paid_e4: Set(change.paid.e4()),
+                owed_e4: Set(change.owed.e4()),
+                net_e4: Set(change.net.e4()),
+                updated_at: Set(at),
+            },
+        )
+        .collect();
     let add = |column: member_balance::Column, name: &str| {
         (
             column,

@@ -36,7 +36,7 @@ use crate::{
     ledger::{self, Currency, Money, SplitRule},
     service::{
         access,
-        balances::{self, Direction},
+        balances::{self, Direction, Movement},
         entries::{Changed, ledger_kind, store},
     },
 };
@@ -64,15 +64,16 @@ pub async fn sync(
         .copied()
         .chain(existing.iter().map(|mirror| mirror.book_id))
         .collect();
-    // Ascending id order (a BTreeSet iterates sorted): see the module docs.
-    for book_id in &books {
-        access::lock_book(txn, *book_id).await?;
-    }
+    // Ascending id order: see the module docs.
+    access::lock_books(txn, &books).await?;
     let mut changed = Vec::new();
+    // Every balance movement of the mirrors, applied together at the end: the old effects
+    // taken away, then the new ones added.
+    let mut movements = Vec::new();
     for mirror in &existing {
         if mirror.deleted_at.is_none() {
             let effect = store::stored_effect(txn, mirror).await?;
-            balances::apply(txn, mirror.book_id, &effect, Direction::Unapply).await?;
+            movements.push((mirror.book_id, effect, Direction::Unapply));
         }
     }
     let currency = Currency::parse(&source.currency).map_err(crate::error::AppError::internal)?;
@@ -90,10 +91,22 @@ pub async fn sync(
             Some(_) => store::Children::Replace,
         };
         store::write_children(txn, book_id, mirror.id, &plan, children, at).await?;
-        let effect = plan.effect(ledger_kind(mirror.kind));
-        balances::apply(txn, book_id, &effect, Direction::Apply).await?;
+        movements.push((
+            book_id,
+            plan.effect(ledger_kind(mirror.kind)),
+            Direction::Apply,
+        ));
         changed.push(Changed::of(&mirror, change));
     }
+    let movements: Vec<_> = movements
+        .iter()
+        .map(|(book_id, effect, direction)| Movement {
+            book_id: *book_id,
+            effect,
+            direction: *direction,
+        })
+        .collect();
+    balances::apply_all(txn, &movements).await?;
     for mirror in existing {
         if !wanted.contains_key(&mirror.book_id) && mirror.deleted_at.is_none() {
             let version = mirror.version + 1;
