@@ -37,7 +37,10 @@ use crate::{
     service::{
         access,
         balances::{self, Direction, Movement},
-        entries::{Changed, ledger_kind, store},
+        entries::{
+            Changed, ledger_kind,
+            store::{self, Children},
+        },
     },
 };
 
@@ -77,26 +80,51 @@ pub async fn sync(
         }
     }
     let currency = Currency::parse(&source.currency).map_err(crate::error::AppError::internal)?;
+    // New mirrors are written together: their rows, then their children.
+    let mut fresh_rows = Vec::new();
+    let mut fresh_plans = Vec::new();
     for (&book_id, &(owner_seat, amount)) in &wanted {
         let previous = existing.iter().find(|mirror| mirror.book_id == book_id);
-        let change = match previous {
-            None => EntryChange::Created,
-            Some(previous) if previous.deleted_at.is_some() => EntryChange::Restored,
-            Some(_) => EntryChange::Updated,
-        };
-        let mirror = write_mirror(txn, source, previous, book_id, amount, at).await?;
-        let plan = mirror_plan(mirror.id, owner_seat, amount, currency)?;
-        let children = match previous {
-            None => store::Children::New,
-            Some(_) => store::Children::Replace,
-        };
-        store::write_children(txn, book_id, mirror.id, &plan, children, at).await?;
+        let row = mirror_row(source, previous, book_id, amount, at);
+        let id = mirror_id(&row)?;
+        let plan = mirror_plan(id, owner_seat, amount, currency)?;
         movements.push((
             book_id,
-            plan.effect(ledger_kind(mirror.kind)),
+            plan.effect(ledger_kind(source.kind)),
             Direction::Apply,
         ));
-        changed.push(Changed::of(&mirror, change));
+        match previous {
+            None => {
+                changed.push(Changed {
+                    book_id,
+                    entry_id: id,
+                    version: 1,
+                    change: EntryChange::Created,
+                });
+                fresh_rows.push(row);
+                fresh_plans.push((book_id, id, plan));
+            }
+            Some(previous) => {
+                let change = match previous.deleted_at {
+                    Some(_) => EntryChange::Restored,
+                    None => EntryChange::Updated,
+                };
+                let mirror = row.update(txn).await?;
+                store::write_children(txn, book_id, mirror.id, &plan, Children::Replace, at)
+                    .await?;
+                changed.push(Changed::of(&mirror, change));
+            }
+        }
+    }
+    if !fresh_rows.is_empty() {
+        entry::Entity::insert_many(fresh_rows)
+            .exec_without_returning(txn)
+            .await?;
+        let children: Vec<_> = fresh_plans
+            .iter()
+            .map(|(book_id, id, plan)| (*book_id, *id, plan))
+            .collect();
+        store::insert_children(txn, &children, at).await?;
     }
     let movements: Vec<_> = movements
         .iter()
@@ -168,15 +196,15 @@ async fn targets(
         .collect())
 }
 
-/// Inserts the mirror of `source` in `book_id`, or brings `previous` back in line with it.
-async fn write_mirror(
-    txn: &DatabaseTransaction,
+/// The row of `source`'s mirror in `book_id`: a new one, or `previous` brought back in line
+/// with the source (and one version on).
+fn mirror_row(
     source: &entry::Model,
     previous: Option<&entry::Model>,
     book_id: Uuid,
     amount: Money,
     at: DateTime<Utc>,
-) -> AppResult<entry::Model> {
+) -> entry::ActiveModel {
     let mut row = match previous {
         Some(previous) => {
             let version = previous.version + 1;
@@ -208,10 +236,15 @@ async fn write_mirror(
     row.deleted_at = Set(None);
     row.deleted_by = Set(None);
     row.updated_at = Set(at);
-    Ok(match previous {
-        Some(_) => row.update(txn).await?,
-        None => row.insert(txn).await?,
-    })
+    row
+}
+
+/// The id a mirror row was given.
+fn mirror_id(row: &entry::ActiveModel) -> AppResult<Uuid> {
+    row.id
+        .try_as_ref()
+        .copied()
+        .ok_or_else(|| crate::error::AppError::internal(anyhow::anyhow!("a mirror row has no id")))
 }
 
 /// The owner pays and owes the whole mirror.

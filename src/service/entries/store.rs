@@ -40,33 +40,40 @@ pub async fn write_children(
     if children == Children::Replace {
         delete_children(db, entry_id).await?;
     }
-    let payers: Vec<_> = plan
-        .payers
-        .iter()
-        .map(|&(member_id, amount)| entry_payer::ActiveModel {
-            id: Set(Uuid::now_v7()),
+    insert_children(db, &[(book_id, entry_id, plan)], at).await
+}
+
+/// Writes the payers, splits and allocations of entries that have none yet, given as
+/// (book, entry, plan): three statements however many entries (a shared entry's mirrors are
+/// written together).
+pub async fn insert_children(
+    db: &impl ConnectionTrait,
+    entries: &[(Uuid, Uuid, &Plan)],
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut payers = Vec::new();
+    let mut splits = Vec::new();
+    let mut shares = Vec::new();
+    for &(book_id, entry_id, plan) in entries {
+        payers.extend(
+            plan.payers
+                .iter()
+                .map(|&(member_id, amount)| entry_payer::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    entry_id: Set(entry_id),
+                    book_id: Set(book_id),
+                    member_id: Set(member_id),
+                    amount_e4: Set(amount.e4()),
+                    created_at: Set(at),
+                }),
+        );
+        splits.push(split::ActiveModel {
             entry_id: Set(entry_id),
             book_id: Set(book_id),
-            member_id: Set(member_id),
-            amount_e4: Set(amount.e4()),
+            mode: Set(plan.mode),
             created_at: Set(at),
-        })
-        .collect();
-    entry_payer::Entity::insert_many(payers)
-        .exec_without_returning(db)
-        .await?;
-    split::Entity::insert(split::ActiveModel {
-        entry_id: Set(entry_id),
-        book_id: Set(book_id),
-        mode: Set(plan.mode),
-        created_at: Set(at),
-    })
-    .exec_without_returning(db)
-    .await?;
-    let shares: Vec<_> = plan
-        .shares
-        .iter()
-        .map(|share| {
+        });
+        shares.extend(plan.shares.iter().map(|share| {
             let a = share.allocation;
             let (ratio, weight, exact, adjustment) = match share.given {
                 Given::Equal => (None, None, None, None),
@@ -90,11 +97,23 @@ pub async fn write_children(
                 unit_e4: Set(a.unit.e4()),
                 created_at: Set(at),
             }
-        })
-        .collect();
-    allocation::Entity::insert_many(shares)
-        .exec_without_returning(db)
-        .await?;
+        }));
+    }
+    if !payers.is_empty() {
+        entry_payer::Entity::insert_many(payers)
+            .exec_without_returning(db)
+            .await?;
+    }
+    if !splits.is_empty() {
+        split::Entity::insert_many(splits)
+            .exec_without_returning(db)
+            .await?;
+    }
+    if !shares.is_empty() {
+        allocation::Entity::insert_many(shares)
+            .exec_without_returning(db)
+            .await?;
+    }
     Ok(())
 }
 
