@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The load benchmark, in one command: `bash bench/load/run.sh` (SQLite) or
+# `bash bench/load/run.sh postgres`. See bench/load/README.md.
+#
+# Builds the release binary (or uses $TALLY_BIN), starts it on a fresh database with the rate
+# limits off, seeds it through the API (seed.py: ENTRIES entries in the hot book, default
+# 100000), then runs wrk with 16 connections for DURATION seconds (default 15) per row, and
+# prints a markdown table: throughput, p50/p99, errors (HTTP and GraphQL), server and wrk CPU
+# seconds, and the server's RSS after seeding and at its peak.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DATABASE="${1:-sqlite}"
+ENTRIES="${ENTRIES:-100000}"
+DURATION="${DURATION:-15}"
+PG_URL="${TALLY_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+
+if [ -z "${TALLY_BIN:-}" ]; then
+  cargo build --release --quiet
+  TALLY_BIN="${CARGO_TARGET_DIR:-target}/release/tally"
+fi
+WORK="$(mktemp -d)"
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+export TALLY_LISTEN="127.0.0.1:$PORT" TALLY_DATA_DIR="$WORK/data" RUST_LOG=warn \
+  TALLY_REGISTRATIONS_PER_HOUR=100000 TALLY_RATE_LIMIT_PER_ADDRESS=0 \
+  TALLY_RATE_LIMIT_PER_USER=0 TALLY_SOCKETS_PER_ADDRESS=0
+unset DATABASE_URL
+if [ "$DATABASE" = postgres ]; then
+  python3 - "$PG_URL" <<'PY'
+import subprocess, sys
+for sql in ("DROP DATABASE IF EXISTS tally_bench_load", "CREATE DATABASE tally_bench_load"):
+    subprocess.run(["psql", sys.argv[1] + "/postgres", "-qc", sql], check=True)
+PY
+  export DATABASE_URL="$PG_URL/tally_bench_load"
+fi
+
+"$TALLY_BIN" >"$WORK/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+URL="http://127.0.0.1:$PORT/graphql"
+python3 bench/load/seed.py "$URL" "$WORK/data.lua" --entries "$ENTRIES"
+rss() { awk -v key="$1:" '$1 == key { printf "%.0f MiB", $2 / 1024 }' "/proc/$SERVER/status"; }
+AFTER_SEED="$(rss VmRSS)"
+cpu() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
+ticks="$(getconf CLK_TCK)"
+
+echo
+echo "$DATABASE, $ENTRIES entries in the hot book, 16 connections, ${DURATION} s a row (wrk -t1 -c16)"
+echo
+echo "| request | book | req/s | p50 ms | p99 ms | errors (HTTP / GraphQL / socket) | server CPU s | wrk CPU s |"
+echo "|---|---|---|---|---|---|---|---|"
+for row in "typename hot" "roster hot" "balances small" "balances hot" "read small" "read hot" \
+           "count small" "count hot" "create small" "create hot" "mix hot"; do
+  set -- $row
+  before="$(cpu)"
+  out="$(DATA="$WORK/data.lua" KIND="$1" BOOK="$2" /usr/bin/time -f "WRKCPU %U %S" \
+    wrk -t1 -c16 -d"${DURATION}s" -s bench/load/load.lua "$URL" 2>&1)"
+  after="$(cpu)"
+  echo "$out" | grep -q '^RESULT' || { echo "$out" >&2; exit 1; }
+  echo "$out" | grep '^first error' >&2 || true
+  echo "$out" | awk -v kind="$1" -v book="$2" -v server="$(( after - before ))" -v hz="$ticks" '
+    /^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] } }
+    /^WRKCPU/ { wrk = $2 + $3 }
+    END { printf "| %s | %s | %.0f | %.2f | %.2f | %d / %d / %d | %.1f | %.1f |\n", kind, book,
+          r["rps"], r["p50_ms"], r["p99_ms"], r["http_errors"], r["graphql_errors"],
+          r["socket_errors"], server / hz, wrk }'
+done
+echo
+echo "server RSS: $AFTER_SEED after seeding, $(rss VmHWM) at its peak"
