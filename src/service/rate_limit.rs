@@ -288,24 +288,33 @@ mod tests {
         assert!(limits.open_socket(client).is_err());
     }
 
+    /// Runs `work` on `threads` threads released at the same instant; their results.
+    fn at_once<T: Send + 'static>(
+        threads: usize,
+        work: impl Fn() -> T + Send + Sync + 'static,
+    ) -> Vec<T> {
+        let work = Arc::new(work);
+        let barrier = Arc::new(std::sync::Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (work, barrier) = (Arc::clone(&work), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    work()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    }
+
     #[test]
     fn concurrent_sockets_never_exceed_the_cap() {
         let limits = Arc::new(limits(0, 0, 5));
         let client = address("192.0.2.10");
-        let barrier = Arc::new(std::sync::Barrier::new(16));
-        let threads: Vec<_> = (0..16)
-            .map(|_| {
-                let limits = Arc::clone(&limits);
-                let barrier = Arc::clone(&barrier);
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    limits.open_socket(client).ok()
-                })
-            })
-            .collect();
-        let permits: Vec<_> = threads
+        let shared = Arc::clone(&limits);
+        let permits: Vec<_> = at_once(16, move || shared.open_socket(client).ok())
             .into_iter()
-            .filter_map(|thread| thread.join().unwrap())
+            .flatten()
             .collect();
         assert_eq!(permits.len(), 5);
     }
@@ -314,20 +323,13 @@ mod tests {
     fn concurrent_operations_never_pass_more_than_the_burst() {
         let limits = Arc::new(limits(600, 0, 0));
         let client = address("192.0.2.11");
-        let barrier = Arc::new(std::sync::Barrier::new(8));
-        let threads: Vec<_> = (0..8)
-            .map(|_| {
-                let limits = Arc::clone(&limits);
-                let barrier = Arc::clone(&barrier);
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    (0..100)
-                        .filter(|_| limits.operation(client, None).is_ok())
-                        .count()
-                })
-            })
-            .collect();
-        let passed: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        let passed: usize = at_once(8, move || {
+            (0..100)
+                .filter(|_| limits.operation(client, None).is_ok())
+                .count()
+        })
+        .into_iter()
+        .sum();
         // A burst of 100, plus at most the few that refilled while the threads ran (10/s).
         assert!((100..=105).contains(&passed), "{passed} passed");
     }
