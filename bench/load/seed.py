@@ -4,8 +4,8 @@ the load script needs (tokens, book ids, seats) as a Lua table.
 
   python3 bench/load/seed.py URL OUT.lua [--entries N] [--users 20]
 
-It registers USERS people (then logs each in once more: the memory target counts password
-hashes), makes books of 5, 10 and 15 members, a "small" book and a "hot" book of all USERS
+It registers USERS people (then logs each in again: the memory target counts password
+hashes, and tokens are renewed before their 15 minutes end), makes books of 5, 10 and 15 members, a "small" book and a "hot" book of all USERS
 members, and writes 100 entries into the small book and N (default 100,000) into the hot one
 with 16 concurrent writers. Every entry: one member paid 123.45, split EQUAL among five.
 Standard library only; prints its progress and how long the seeding took to stderr.
@@ -41,13 +41,31 @@ CREATE_ENTRY = ("mutation($i: CreateEntryInput!, $k: String) "
                 "{ createEntry(input: $i, idempotencyKey: $k) { id } }")
 
 
+# Access tokens last 15 minutes; a long seeding (PostgreSQL writes 100,000 entries in about
+# 11) and the runs after it must not outlive them.
+TOKEN_MAX_AGE = 10 * 60
+
+
 class Client:
-    """One person: a kept-alive connection and an access token."""
+    """One person: a kept-alive connection and an access token, renewed by logging in again
+    before it expires."""
 
     def __init__(self):
         self.connection = None
         self.token = None
         self.user_id = None
+        self.email = None
+        self.token_at = 0.0
+
+    def login(self):
+        self.token = None
+        self.token = self.call(LOGIN, {"e": self.email, "p": PASSWORD})["login"]["accessToken"]
+        self.token_at = time.monotonic()
+
+    def fresh(self):
+        """Logs in again when the token is near its end."""
+        if time.monotonic() - self.token_at > TOKEN_MAX_AGE:
+            self.login()
 
     def call(self, query, variables):
         body = json.dumps({"query": query, "variables": variables})
@@ -73,10 +91,10 @@ class Client:
 
 def register(n):
     client = Client()
-    email = f"load-{n}-{uuid.uuid4().hex[:8]}@example.com"
-    data = client.call(REGISTER, {"i": {"email": email, "password": PASSWORD, "name": f"Person {n}"}})
+    client.email = f"load-{n}-{uuid.uuid4().hex[:8]}@example.com"
+    data = client.call(REGISTER, {"i": {"email": client.email, "password": PASSWORD, "name": f"Person {n}"}})
     client.user_id = data["register"]["user"]["id"]
-    client.token = client.call(LOGIN, {"e": email, "p": PASSWORD})["login"]["accessToken"]
+    client.login()
     return client
 
 
@@ -123,8 +141,10 @@ def fill(clients, book, seats, total):
 
     def writer(w):
         client = clients[w % len(clients)]
+        # Its own connection, as the same person.
         mine = Client()
-        mine.token, mine.user_id = client.token, client.user_id
+        mine.email, mine.user_id = client.email, client.user_id
+        mine.login()
         seat = w % len(clients)
         while True:
             with lock:
@@ -137,6 +157,7 @@ def fill(clients, book, seats, total):
                      "description": f"load entry {n}",
                      "payers": [{"memberId": seats[seat], "amount": "123.45"}],
                      "split": {"mode": "EQUAL", "members": [{"memberId": s} for s in shared]}}
+            mine.fresh()
             mine.call(CREATE_ENTRY, {"i": entry, "k": str(uuid.uuid4())})
             if n and n % 10_000 == 0:
                 print(f"  {n} entries, {n / (time.monotonic() - started):.0f}/s", file=sys.stderr)
@@ -163,6 +184,9 @@ def main():
     seconds = fill(clients, hot, hot_seats, ARGS.entries)
     print(f"hot book: {ARGS.entries} entries in {seconds:.0f} s ({ARGS.entries / seconds:.0f}/s); "
           f"seeding took {time.monotonic() - started:.0f} s", file=sys.stderr)
+    # Fresh tokens for the runs that follow (they last 15 minutes).
+    for client in clients:
+        client.login()
     # Person i is seat i of both member books: the load script writes as the person it
     # authenticates as.
     with open(ARGS.out, "w") as out:
