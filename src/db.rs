@@ -1,9 +1,9 @@
 //! Opening the database: one pool, configured for the backend it talks to, with migrations
 //! applied before the service accepts a request.
 //!
-//! Both pools are sized from the machine's cores ([`pool_size`]) and fail an acquire after
-//! [`ACQUIRE_TIMEOUT`], so a lost database surfaces as a fast UNAVAILABLE instead of requests
-//! piling up.
+//! The pool, on either backend, is sized from the machine's cores ([`pool_size`]) and fails an
+//! acquire after [`ACQUIRE_TIMEOUT`], so a lost database surfaces as a fast UNAVAILABLE instead
+//! of requests piling up.
 //!
 //! SQLite (the embedded default) runs in WAL mode, so its connections read in parallel and
 //! never wait for a writer; with a busy timeout and foreign keys on. Writes are one at a time,
