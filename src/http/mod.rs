@@ -344,13 +344,7 @@ fn respond(response: async_graphql::Response, media: Media) -> Response {
     if refused && let Some(retry_after) = rate_limited(&response.errors) {
         // Refused by the request rate limit: HTTP's own answer, which proxies and client
         // libraries understand whatever the media type.
-        let body = serde_json::json!({ "errors": response.errors });
-        let mut http = (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, retry_after.to_string())],
-            axum::Json(body),
-        )
-            .into_response();
+        let mut http = too_many_requests(retry_after, &response.errors);
         http.headers_mut()
             .insert(header::CONTENT_TYPE, media.content_type());
         return http;
@@ -398,20 +392,23 @@ fn parse_request(body: &[u8]) -> Result<async_graphql::Request, String> {
     Ok(request)
 }
 
-/// A 429 for a request the rate limit refused before it became GraphQL (a WebSocket handshake),
-/// with `Retry-After` and the error as a GraphQL error body.
-fn too_many_requests(error: AppError) -> Response {
+/// A 429 with `Retry-After` and the refusal as GraphQL errors.
+fn too_many_requests(retry_after_secs: u64, errors: &[async_graphql::ServerError]) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, retry_after_secs.to_string())],
+        axum::Json(serde_json::json!({ "errors": errors })),
+    )
+        .into_response()
+}
+
+/// The 429 for a WebSocket handshake the rate limit refused, before it became GraphQL.
+fn refused_handshake(error: AppError) -> Response {
     let retry_after = match error {
         AppError::RateLimited { retry_after_secs } => retry_after_secs,
         _ => 1,
     };
-    let body = serde_json::json!({ "errors": [policy::refuse(error)] });
-    (
-        StatusCode::TOO_MANY_REQUESTS,
-        [(header::RETRY_AFTER, retry_after.to_string())],
-        axum::Json(body),
-    )
-        .into_response()
+    too_many_requests(retry_after, &[policy::refuse(error)])
 }
 
 /// A 400 whose body is a GraphQL error, as clients expect of a GraphQL endpoint.

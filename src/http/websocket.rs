@@ -185,7 +185,7 @@ pub(super) async fn upgrade(
     let client = client_address::resolve(peer, &headers, &state.app.config.trusted_proxies);
     let permit = match state.app.rate_limits.open_socket(client) {
         Ok(permit) => permit,
-        Err(error) => return super::too_many_requests(error),
+        Err(error) => return super::refused_handshake(error),
     };
     upgrade
         // The HTTP body limit, for messages too (axum's default is 64 MiB).
