@@ -85,8 +85,8 @@ pub async fn sync(
     let mut fresh_plans = Vec::new();
     for (&book_id, &(owner_seat, amount)) in &wanted {
         let previous = existing.iter().find(|mirror| mirror.book_id == book_id);
-        let row = mirror_row(source, previous, book_id, amount, at);
-        let id = mirror_id(&row)?;
+        let id = previous.map_or_else(Uuid::now_v7, |previous| previous.id);
+        let row = mirror_row(source, previous, id, book_id, amount, at);
         let plan = mirror_plan(id, owner_seat, amount, currency)?;
         movements.push((
             book_id,
@@ -196,11 +196,12 @@ async fn targets(
         .collect())
 }
 
-/// The row of `source`'s mirror in `book_id`: a new one, or `previous` brought back in line
-/// with the source (and one version on).
+/// The row of `source`'s mirror in `book_id`: a new one with id `id`, or `previous` (whose id
+/// it is) brought back in line with the source (and one version on).
 fn mirror_row(
     source: &entry::Model,
     previous: Option<&entry::Model>,
+    id: Uuid,
     book_id: Uuid,
     amount: Money,
     at: DateTime<Utc>,
@@ -213,7 +214,7 @@ fn mirror_row(
             row
         }
         None => entry::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(id),
             book_id: Set(book_id),
             source_entry_id: Set(Some(source.id)),
             creator_id: Set(source.creator_id),
@@ -237,14 +238,6 @@ fn mirror_row(
     row.deleted_by = Set(None);
     row.updated_at = Set(at);
     row
-}
-
-/// The id a mirror row was given.
-fn mirror_id(row: &entry::ActiveModel) -> AppResult<Uuid> {
-    row.id
-        .try_as_ref()
-        .copied()
-        .ok_or_else(|| crate::error::AppError::internal(anyhow::anyhow!("a mirror row has no id")))
 }
 
 /// The owner pays and owes the whole mirror.
