@@ -278,13 +278,13 @@ impl<'a> AliasCheck<'a> {
                     self.check(&field.selection_set.node)?;
                 }
                 Selection::InlineFragment(fragment) => {
-                    merge(&mut keys, self.keys(&fragment.node.selection_set.node)?);
+                    merge(&mut keys, &self.keys(&fragment.node.selection_set.node)?);
                 }
                 Selection::FragmentSpread(fragment) => {
                     let name = fragment.node.fragment_name.node.as_str();
                     if spread.insert(name) {
                         let fragment_keys = self.fragment(name)?;
-                        merge(&mut keys, fragment_keys.as_ref().clone());
+                        merge(&mut keys, &fragment_keys);
                     }
                 }
             }
@@ -306,9 +306,9 @@ impl<'a> AliasCheck<'a> {
     }
 }
 
-fn merge<'a>(into: &mut KeysByField<'a>, from: KeysByField<'a>) {
+fn merge<'a>(into: &mut KeysByField<'a>, from: &KeysByField<'a>) {
     for (name, keys) in from {
-        into.entry(name).or_default().extend(keys);
+        into.entry(name).or_default().extend(keys.iter().copied());
     }
 }
 
