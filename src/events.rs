@@ -24,7 +24,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
-use crate::{background::Background, error::AppResult, service::revocation::RevokedCredentials};
+use crate::{
+    background::Background,
+    error::AppResult,
+    service::{profiles::Profiles, revocation::RevokedCredentials},
+};
 
 /// The PostgreSQL channel the instances talk on.
 const CHANNEL: &str = "tally_events";
@@ -55,6 +59,8 @@ pub enum Event {
     /// removed or given another role); `version` is the book's `balance_version` after the
     /// change. Each committed change moves it by exactly one, so a gap means a missed event.
     BalancesChanged { book_id: Uuid, version: i64 },
+    /// A user's public profile (their name) changed: instances forget the cached one.
+    ProfileChanged { user_id: Uuid },
     /// Events may have been missed until `since` (when the listener was listening again):
     /// whoever followed something from before then is to reload it and recheck.
     Resync { since: DateTime<Utc> },
@@ -87,6 +93,7 @@ struct Inner {
     backend: DatabaseBackend,
     subscribers: broadcast::Sender<Event>,
     revoked: RevokedCredentials,
+    profiles: Profiles,
     /// Moves on with every revocation (and every resync, which may hide some): what open
     /// sockets watch, so money events never wake them.
     revocations: watch::Sender<u64>,
@@ -100,6 +107,7 @@ impl EventBus {
             backend,
             subscribers,
             revoked,
+            profiles: Profiles::default(),
             revocations: watch::channel(0).0,
         }))
     }
@@ -107,6 +115,11 @@ impl EventBus {
     /// The set of revoked credentials this bus keeps current.
     pub fn revoked(&self) -> &RevokedCredentials {
         &self.0.revoked
+    }
+
+    /// The users' public profiles this bus keeps fresh.
+    pub fn profiles(&self) -> &Profiles {
+        &self.0.profiles
     }
 
     /// Changes whenever a credential may have been revoked (on any instance): a socket then
@@ -147,6 +160,7 @@ impl EventBus {
     pub fn deliver(&self, events: &[Event]) {
         for event in events {
             self.0.revoked.apply(event);
+            self.0.profiles.apply(event);
             if matches!(
                 event,
                 Event::SessionRevoked { .. }

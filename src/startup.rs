@@ -71,6 +71,7 @@ impl Application {
             statements,
             events,
             live: Default::default(),
+            books: Arc::new(crate::service::book_cache::new_cache()),
             plans: Arc::new(crate::service::settling::PlanCache::new(
                 crate::service::settling::PLAN_CACHE_ITEMS,
             )),

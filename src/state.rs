@@ -25,6 +25,9 @@ pub struct AppState {
     pub events: EventBus,
     /// The books live subscribers on this instance watch: see [`crate::service::live`].
     pub live: crate::service::live::Hub,
+    /// Books' rosters and balances by (book, balance version): see
+    /// [`crate::service::book_cache`].
+    pub books: Arc<crate::service::book_cache::BookCache>,
     /// Settlement plans by (book, balance version): see [`crate::service::settling`].
     pub plans: Arc<crate::service::settling::PlanCache>,
     /// The general request rate limit: see [`crate::service::rate_limit`].

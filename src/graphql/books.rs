@@ -25,7 +25,7 @@ use crate::{
         },
         guards::BookRoleGuard,
         invites::Invite,
-        loaders::{CategoriesKey, MembershipKey, RosterKey, loaders, user},
+        loaders::{BookKey, CategoriesKey, MembershipKey, loaders, user},
         members::{Member, MemberRole},
         settling::{Settlement, SettlementSuggestions},
     },
@@ -138,12 +138,10 @@ impl Book {
 
     /// Everyone in the book, in the order they joined.
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Member>> {
-        let roster = loaders(ctx)?.load_one(RosterKey(self.0.book_id())).await?;
-        Ok(roster
-            .unwrap_or_default()
-            .into_iter()
-            .map(Member::new)
-            .collect())
+        let book = loaders(ctx)?.load_one(BookKey::of(&self.0)).await?;
+        Ok(book
+            .map(|book| book.roster.iter().cloned().map(Member::new).collect())
+            .unwrap_or_default())
     }
 
     /// The book's entries, a page at a time (at most 100), filtered and ordered; deleted ones
@@ -162,8 +160,8 @@ impl Book {
 
     /// Each member's paid, owed and net (the nets sum to zero), kept current by every entry.
     async fn balances(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MemberBalance>> {
-        let roster = loaders(ctx)?.load_one(RosterKey(self.0.book_id())).await?;
-        entries::book_balances(ctx, &self.0, roster.unwrap_or_default()).await
+        let book = loaders(ctx)?.load_one(BookKey::of(&self.0)).await?;
+        entries::book_balances(ctx, &self.0, &book.unwrap_or_default()).await
     }
 
     /// Who should pay whom to settle the current balances, in as few payments as possible.

@@ -31,6 +31,7 @@ use crate::{
     service::{
         access::BookAccess,
         balances,
+        book_cache::CachedBook,
         entries::{
             self,
             query::{self, EntryCursor, EntryFilter, Order},
@@ -409,11 +410,18 @@ impl MemberBalance {
 pub async fn book_balances(
     ctx: &Context<'_>,
     access: &BookAccess,
-    roster: Vec<membership::Model>,
+    book: &CachedBook,
 ) -> async_graphql::Result<Vec<MemberBalance>> {
-    let stored = balances::of_book(&state(ctx)?.db, access.book_id()).await?;
+    // Each balance names its seat; the live ones are at hand, so `member` costs no statement.
+    loaders(ctx)?
+        .feed_many(
+            book.roster
+                .iter()
+                .map(|seat| (SeatKey(seat.id), seat.clone())),
+        )
+        .await;
     let currency = &access.book().currency;
-    Ok(balances::shown(&roster, stored)
+    Ok(balances::shown(&book.roster, book.balances.clone())
         .into_iter()
         .map(|(seat, balance)| MemberBalance::new(seat, balance, currency.clone()))
         .collect())

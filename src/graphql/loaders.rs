@@ -24,7 +24,14 @@ use uuid::Uuid;
 use crate::{
     error::{AppError, AppResult},
     graphql::{accounts::User, context::actor},
-    service::{accounts, categories, entries::query, members},
+    service::{
+        access::BookAccess,
+        accounts,
+        book_cache::{self, CachedBook},
+        categories,
+        entries::query,
+        members,
+    },
     state::AppState,
 };
 
@@ -48,7 +55,7 @@ pub async fn user(ctx: &Context<'_>, user_id: Uuid) -> async_graphql::Result<Opt
 /// later field of the same document (mutations run in order) sees the new roles.
 pub fn forget_memberships(loaders: &Loaders) {
     loaders.clear::<MembershipKey>();
-    loaders.clear::<RosterKey>();
+    loaders.clear::<BookKey>();
 }
 
 /// Forgets the request's cached entry parts after a mutation changed an entry, so a later
@@ -77,9 +84,23 @@ pub struct MembershipKey {
     pub user_id: Uuid,
 }
 
-/// Every membership of a book.
+/// A book's roster and stored balances at the `balance_version` the request read it at
+/// (served from [`book_cache`] across requests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RosterKey(pub Uuid);
+pub struct BookKey {
+    pub book_id: Uuid,
+    pub version: i64,
+}
+
+impl BookKey {
+    /// The key of the book `access` proved, at the version its access check read.
+    pub fn of(access: &BookAccess) -> Self {
+        Self {
+            book_id: access.book_id(),
+            version: access.book().balance_version,
+        }
+    }
+}
 
 /// The categories a book offers (global and its own, live ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,16 +186,16 @@ impl Loader<MembershipKey> for Batcher {
     }
 }
 
-impl Loader<RosterKey> for Batcher {
-    type Value = Vec<membership::Model>;
+impl Loader<BookKey> for Batcher {
+    type Value = Arc<CachedBook>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[RosterKey]) -> LoadResult<RosterKey, Self::Value> {
-        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let rosters = members::rosters(&self.state.db, &ids).await?;
-        Ok(rosters
+    async fn load(&self, keys: &[BookKey]) -> LoadResult<BookKey, Self::Value> {
+        let pairs: Vec<(Uuid, i64)> = keys.iter().map(|key| (key.book_id, key.version)).collect();
+        let books = book_cache::many(&self.state, &pairs).await?;
+        Ok(books
             .into_iter()
-            .map(|(book_id, roster)| (RosterKey(book_id), roster))
+            .map(|((book_id, version), book)| (BookKey { book_id, version }, book))
             .collect())
     }
 }

@@ -5,7 +5,7 @@
 //! error, after the same argon2 work, for an unknown email and a wrong password, and failed
 //! attempts are throttled per email and per client address.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
 
 use entity::{enums::BookKind, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
@@ -18,6 +18,7 @@ use crate::{
         pii::{Email, UserName, aad},
     },
     error::{AppError, AppResult},
+    events::Event,
     ledger::Currency,
     service::{
         Actor,
@@ -42,15 +43,26 @@ pub struct PublicUser {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The users among `ids` that exist, as members see them, in one statement.
+/// The users among `ids` that exist, as members see them, in no particular order: from this
+/// instance's [`profiles`](crate::service::profiles) cache, and the rest in one statement.
 pub async fn public_users(state: &AppState, ids: &[Uuid]) -> AppResult<Vec<PublicUser>> {
-    user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.iter().copied()))
+    let profiles = state.events.profiles();
+    let (found, missing) = profiles.get(ids);
+    let mut users: Vec<PublicUser> = found.iter().map(|user| PublicUser::clone(user)).collect();
+    if missing.is_empty() {
+        return Ok(users);
+    }
+    let started = profiles.generation();
+    let read = user::Entity::find()
+        .filter(user::Column::Id.is_in(missing))
         .all(&state.db)
         .await?
         .iter()
-        .map(|row| reveal(state, row))
-        .collect()
+        .map(|row| reveal(state, row).map(Arc::new))
+        .collect::<AppResult<Vec<_>>>()?;
+    profiles.fill(started, &read);
+    users.extend(read.iter().map(|user| PublicUser::clone(user)));
+    Ok(users)
 }
 
 /// Decrypts a stored user. A ciphertext that fails to decrypt is an internal error (a wrong key
@@ -266,7 +278,8 @@ async fn load(state: &AppState, user_id: Uuid) -> AppResult<user::Model> {
         .ok_or(AppError::Unauthenticated)
 }
 
-/// Renames the caller.
+/// Renames the caller, and tells every instance to forget the old profile
+/// ([`Event::ProfileChanged`]) once the new one is committed.
 pub async fn update_profile(state: &AppState, actor: &Actor, name: &str) -> AppResult<PublicUser> {
     actor.ensure_may_write()?;
     let name = UserName::parse(name)?;
@@ -275,7 +288,12 @@ pub async fn update_profile(state: &AppState, actor: &Actor, name: &str) -> AppR
     let mut active: user::ActiveModel = row.into();
     seal(state, &mut active, actor.user_id, &email, name.as_str())?;
     active.updated_at = Set(now());
-    let row = active.update(&state.db).await?;
+    let mut work = UnitOfWork::begin(state).await?;
+    let row = active.update(work.txn()).await?;
+    work.publish(Event::ProfileChanged {
+        user_id: actor.user_id,
+    });
+    work.commit(state).await?;
     reveal(state, &row)
 }
 

@@ -12,7 +12,7 @@
 //!   ledger's reference function, and [`mismatches`] compares the two: `tally check` and the
 //!   integration tests run it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{NaiveDate, Utc};
 use entity::{allocation, book, entry, entry_payer, member_balance, membership};
@@ -185,13 +185,29 @@ pub async fn of_book(
     db: &impl ConnectionTrait,
     book_id: Uuid,
 ) -> AppResult<BTreeMap<Uuid, Balance>> {
-    member_balance::Entity::find()
-        .filter(member_balance::Column::BookId.eq(book_id))
-        .all(db)
+    Ok(of_books(db, &[book_id])
         .await?
-        .iter()
-        .map(|row| Ok((row.member_id, stored(row)?)))
-        .collect()
+        .remove(&book_id)
+        .unwrap_or_default())
+}
+
+/// [`of_book`] for several books in one statement (a book without rows is absent).
+pub async fn of_books(
+    db: &impl ConnectionTrait,
+    book_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, BTreeMap<Uuid, Balance>>> {
+    let mut by_book: HashMap<Uuid, BTreeMap<Uuid, Balance>> = HashMap::new();
+    let rows = member_balance::Entity::find()
+        .filter(member_balance::Column::BookId.is_in(book_ids.iter().copied()))
+        .all(db)
+        .await?;
+    for row in &rows {
+        by_book
+            .entry(row.book_id)
+            .or_default()
+            .insert(row.member_id, stored(row)?);
+    }
+    Ok(by_book)
 }
 
 /// The balances a book shows: one per live seat of `roster`, in its order (zero for a seat with

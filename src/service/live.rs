@@ -248,7 +248,9 @@ fn add(batch: &mut BTreeMap<Uuid, BookWork>, resync_all: &mut Option<DateTime<Ut
             .entries
             .push((entry_id, change)),
         Event::Resync { since } => *resync_all = Some(resync_all.map_or(since, |at| at.max(since))),
-        Event::SessionRevoked { .. } | Event::AccessTokenRevoked { .. } => {}
+        Event::SessionRevoked { .. }
+        | Event::AccessTokenRevoked { .. }
+        | Event::ProfileChanged { .. } => {}
     }
 }
 

@@ -68,7 +68,10 @@ impl RevokedCredentials {
         let revoked = match *event {
             Event::SessionRevoked { session_id } => Revoked::Session(session_id),
             Event::AccessTokenRevoked { token_id } => Revoked::AccessToken(token_id),
-            Event::Resync { .. } | Event::EntryChanged { .. } | Event::BalancesChanged { .. } => {
+            Event::Resync { .. }
+            | Event::EntryChanged { .. }
+            | Event::BalancesChanged { .. }
+            | Event::ProfileChanged { .. } => {
                 return;
             }
         };

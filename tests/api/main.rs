@@ -25,6 +25,7 @@ mod rate_limits;
 mod roles_matrix;
 mod schema_file;
 mod settling;
+mod shared_caches;
 mod sockets;
 mod statement_counts;
 mod subscriptions;
