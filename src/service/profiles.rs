@@ -152,33 +152,36 @@ mod tests {
 
     #[test]
     fn racing_readers_and_changes_never_leave_a_stale_profile() {
-        // Writers rename (the "database" holds the newest name, then the change is applied);
-        // readers read the database and fill. At the end the cache must agree with it.
+        // Round after round, readers (read the "database", then fill) race one writer (rename
+        // in the "database", then announce the change). After each round the cache must hold
+        // the newest name or nothing.
         let profiles = Profiles::default();
         let id = Uuid::new_v4();
-        let database = Arc::new(std::sync::RwLock::new(0_u64));
-        std::thread::scope(|scope| {
-            for _ in 0..4 {
-                scope.spawn(|| {
-                    for _ in 0..2_000 {
+        let database = std::sync::RwLock::new(0_u64);
+        let read = || database.read().map(|n| n.to_string()).unwrap_or_default();
+        for _ in 0..500 {
+            let start = std::sync::Barrier::new(4);
+            std::thread::scope(|scope| {
+                for _ in 0..3 {
+                    scope.spawn(|| {
+                        start.wait();
                         let started = profiles.generation();
-                        let name = database.read().map(|n| n.to_string()).unwrap_or_default();
+                        let name = read();
+                        std::thread::yield_now();
                         profiles.fill(started, &[user(id, &name)]);
-                    }
-                });
-            }
-            scope.spawn(|| {
-                for _ in 0..2_000 {
+                    });
+                }
+                scope.spawn(|| {
+                    start.wait();
                     if let Ok(mut name) = database.write() {
                         *name += 1;
                     }
                     profiles.apply(&Event::ProfileChanged { user_id: id });
-                }
+                });
             });
-        });
-        let newest = database.read().map(|n| n.to_string()).unwrap_or_default();
-        if let Some(cached) = profiles.get(&[id]).0.first() {
-            assert_eq!(cached.name, newest);
+            if let Some(cached) = profiles.get(&[id]).0.first() {
+                assert_eq!(cached.name, read());
+            }
         }
     }
 }
