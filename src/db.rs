@@ -65,6 +65,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
+                // Statement journals (a multi-row INSERT's undo log, kept until it succeeds)
+                // in memory: spilled to temporary files they cost a write syscall per page.
+                .pragma("temp_store", "memory")
         });
     }
     Database::connect(options).await
