@@ -56,8 +56,15 @@ local function body(what, who)
   return '{"query":' .. quote(documents[what]) .. ',"variables":{"b":' .. quote(book) .. '}}'
 end
 
-local counts = { ok = 0, http = 0, graphql = 0 }
-local sample
+-- Each wrk thread runs this script in its own Lua state, and done() runs in yet another (the
+-- main one): the threads' counts are read back through the handles setup() keeps. Read
+-- in-place, they would always be zero there.
+http_errors, graphql_errors, sample = 0, 0, nil
+local threads = {}
+
+function setup(thread)
+  threads[#threads + 1] = thread
+end
 
 function request()
   n = n + 1
@@ -76,21 +83,25 @@ end
 
 function response(status, headers, answer)
   if status ~= 200 then
-    counts.http = counts.http + 1
+    http_errors = http_errors + 1
     sample = sample or answer
   elseif answer:find('"errors"', 1, true) then
-    counts.graphql = counts.graphql + 1
+    graphql_errors = graphql_errors + 1
     sample = sample or answer
-  else
-    counts.ok = counts.ok + 1
   end
 end
 
 function done(summary, latency, requests)
+  local http, graphql, first = 0, 0, nil
+  for _, thread in ipairs(threads) do
+    http = http + thread:get("http_errors")
+    graphql = graphql + thread:get("graphql_errors")
+    first = first or thread:get("sample")
+  end
   io.write(string.format(
     "RESULT requests=%d seconds=%.2f rps=%.1f p50_ms=%.2f p99_ms=%.2f http_errors=%d graphql_errors=%d socket_errors=%d\n",
     summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, counts.http, counts.graphql,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, http, graphql,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-  if sample then io.write("first error: " .. sample:sub(1, 300) .. "\n") end
+  if first then io.write("first error: " .. first:sub(1, 300) .. "\n") end
 end
