@@ -32,6 +32,8 @@ use crate::{
 
 /// The PostgreSQL channel the instances talk on.
 const CHANNEL: &str = "tally_events";
+/// Notifications sent by one statement at most (each is a bound parameter).
+const NOTIFY_BATCH: usize = 100;
 /// How many events a slow subscriber may fall behind before it is told it lagged.
 const SUBSCRIBER_QUEUE: usize = 1024;
 /// The first wait before the listener reconnects; it doubles with every failed attempt.
@@ -139,17 +141,27 @@ impl EventBus {
         if self.0.backend != DatabaseBackend::Postgres {
             return Ok(());
         }
-        for event in events {
-            let envelope = Envelope {
-                origin: self.0.instance,
-                event: event.clone(),
-            };
-            let payload =
-                serde_json::to_string(&envelope).map_err(crate::error::AppError::internal)?;
+        // One statement per batch of notifications, not one per event: a shared entry
+        // announces a dozen, and every statement is a round trip made under the book's lock.
+        for batch in events.chunks(NOTIFY_BATCH) {
+            let mut values = Vec::with_capacity(batch.len() + 1);
+            values.push(CHANNEL.into());
+            for event in batch {
+                let envelope = Envelope {
+                    origin: self.0.instance,
+                    event: event.clone(),
+                };
+                let payload =
+                    serde_json::to_string(&envelope).map_err(crate::error::AppError::internal)?;
+                values.push(payload.into());
+            }
+            let calls: Vec<String> = (2..=values.len())
+                .map(|n| format!("pg_notify($1, ${n})"))
+                .collect();
             txn.execute_raw(Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), payload.into()],
+                format!("SELECT {}", calls.join(", ")),
+                values,
             ))
             .await?;
         }

@@ -165,13 +165,42 @@ pub async fn require_write(
     actor.ensure_may_write()?;
     // The book row first, always: every writer takes this one lock before touching any other
     // row of the book, so two writers can only queue, never deadlock.
-    let LockedBook(book) = lock_book(txn, book_id).await?;
-    let membership = membership_of(book_id, actor.user_id)
-        .one(txn)
-        .await?
-        .ok_or_else(book_not_found)?;
+    let book = lock_book(txn, book_id).await?;
+    let membership = membership_of(book_id, actor.user_id).one(txn).await?;
+    write_access(actor, book, membership, min)
+}
+
+/// [`require_write`], returning as well the book's live seats (in no particular order), read in
+/// the same statement as the actor's own: for a write that needs the whole roster.
+pub async fn require_write_with_seats(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    book_id: Uuid,
+    min: Role,
+) -> AppResult<(WriteAccess, Vec<membership::Model>)> {
+    actor.ensure_may_write()?;
+    let book = lock_book(txn, book_id).await?;
+    let seats = membership::Entity::find()
+        .filter(membership::Column::BookId.eq(book_id))
+        .filter(membership::Column::RemovedAt.is_null())
+        .all(txn)
+        .await?;
+    let own = seats
+        .iter()
+        .find(|seat| seat.user_id == Some(actor.user_id))
+        .cloned();
+    Ok((write_access(actor, book, own, min)?, seats))
+}
+
+/// The verdict on a locked book for the actor's live seat in it (`None`: not a member).
+fn write_access(
+    actor: &Actor,
+    LockedBook(book): LockedBook,
+    membership: Option<membership::Model>,
+    min: Role,
+) -> AppResult<WriteAccess> {
+    let membership = membership.ok_or_else(book_not_found)?;
     let role = check_role(Some(membership.role), min)?;
-    let member_id = membership.id;
     if book.archived_at.is_some() {
         return Err(archived());
     }
@@ -179,7 +208,7 @@ pub async fn require_write(
         actor: *actor,
         book,
         role,
-        member_id,
+        member_id: membership.id,
     }))
 }
 

@@ -10,8 +10,7 @@
 use chrono::{DateTime, Utc};
 use entity::activity_log;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -101,7 +100,7 @@ pub struct Event {
 
 /// Appends `event`, inside the caller's transaction.
 pub async fn record(db: &impl ConnectionTrait, event: Event) -> AppResult<()> {
-    activity_log::ActiveModel {
+    let row = activity_log::ActiveModel {
         // v7 ids sort by creation time; the feed pages on them.
         id: Set(Uuid::now_v7()),
         book_id: Set(event.book_id),
@@ -112,9 +111,11 @@ pub async fn record(db: &impl ConnectionTrait, event: Event) -> AppResult<()> {
         before: Set(event.before),
         after: Set(event.after),
         created_at: Set(now()),
-    }
-    .insert(db)
-    .await?;
+    };
+    // Nothing is read back: the log is written once and only ever read by the feed.
+    activity_log::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

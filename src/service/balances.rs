@@ -2,7 +2,8 @@
 //! and changed in the same transaction as every entry that touches the seat, so reading a
 //! book's balances costs one small query however many entries it has.
 //!
-//! - [`apply`] adds an entry's effect (or takes it away): the new totals are computed with the
+//! - [`apply_all`] adds entries' effects (or takes them away), for any number of books in two
+//!   statements: the new totals are computed with the
 //!   ledger's checked arithmetic from the rows as they are under the book lock (so an amount that
 //!   would overflow a balance is refused as input, not a database error), then written with one
 //!   upsert that *adds* the delta, which is right even without the lock. The book's
@@ -32,25 +33,6 @@ use crate::{
 pub enum Direction {
     Apply,
     Unapply,
-}
-
-/// Adds (or takes away) `effect` to the balances of `book_id`, whose row the caller's
-/// transaction has locked.
-pub async fn apply(
-    db: &impl ConnectionTrait,
-    book_id: Uuid,
-    effect: &EntryEffect,
-    direction: Direction,
-) -> AppResult<()> {
-    apply_all(
-        db,
-        &[Movement {
-            book_id,
-            effect,
-            direction,
-        }],
-    )
-    .await
 }
 
 /// One effect moving one book's balances.

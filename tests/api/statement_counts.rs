@@ -91,3 +91,40 @@ async fn the_common_reads_cost_a_fixed_number_of_statements() {
         .collect();
     assert_eq!(counted, expected, "statements per request");
 }
+
+/// A shared entry is one unit of work of a fixed number of statements, whether two or four
+/// members share it (each sharer's mirror in their personal book is written with it): every
+/// statement is a round trip made while the book is locked, so this is what bounds the rate of
+/// writes to one book. The count includes reading back the `{ id version }` answered.
+#[tokio::test]
+async fn a_shared_entry_costs_a_fixed_number_of_statements() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("Alice").await;
+    let others = [
+        app.register("Bob").await,
+        app.register("Carol").await,
+        app.register("Dan").await,
+    ];
+    let others: Vec<&TestUser> = others.iter().collect();
+    let (book, seats) = split_book(&app, &alice, &others, "EUR").await;
+    let mut costs = Vec::new();
+    for sharers in [2, 4, 2, 4] {
+        let members: Vec<_> = seats[..sharers]
+            .iter()
+            .map(|seat| json!({ "memberId": seat }))
+            .collect();
+        let input = json!({ "bookId": book, "amount": "10.00", "occurredOn": "2026-11-20",
+                            "description": "Shared", "split": { "mode": "EQUAL", "members": members } });
+        let before = app.statements.get();
+        let created = app
+            .gql_user(
+                &alice,
+                "mutation($input: CreateEntryInput!) { createEntry(input: $input) { id version } }",
+                json!({ "input": input }),
+            )
+            .await;
+        assert!(created["errors"].is_null(), "{created}");
+        costs.push(app.statements.get() - before);
+    }
+    assert_eq!(costs, [14; 4], "statements per createEntry");
+}

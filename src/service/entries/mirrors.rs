@@ -25,7 +25,9 @@ use entity::{
     membership,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, Set,
+    sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query},
 };
 use uuid::Uuid;
 
@@ -36,20 +38,32 @@ use crate::{
     ledger::{self, Currency, Money, SplitRule},
     service::{
         access,
-        balances::{self, Direction, Movement},
+        balances::Direction,
         entries::{
             Changed, ledger_kind,
-            store::{self, Children},
+            store::{self, Batch},
         },
     },
 };
 
+/// Whether the source entry may already have mirrors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Inserted by this very change: it has none, and they need not be looked for.
+    New,
+    /// Stored before: its mirrors are read and brought in line.
+    Existing,
+}
+
 /// Brings the mirrors of `source` in line with its `shares` (seat → amount; ignored when the
-/// source is deleted). Returns the mirrors it changed.
+/// source is deleted): new mirrors and every balance movement go into `batch`, which the
+/// caller writes; changed mirrors are updated here. Returns the mirrors it changed.
 pub async fn sync(
     txn: &DatabaseTransaction,
     source: &entry::Model,
+    kind: Source,
     shares: &[(Uuid, Money)],
+    batch: &mut Batch,
     at: DateTime<Utc>,
 ) -> AppResult<Vec<Changed>> {
     // A payment between members is nobody's spending: it gets no mirror.
@@ -58,10 +72,15 @@ pub async fn sync(
     } else {
         targets(txn, shares).await?
     };
-    let existing = entry::Entity::find()
-        .filter(entry::Column::SourceEntryId.eq(source.id))
-        .all(txn)
-        .await?;
+    let existing = match kind {
+        Source::New => Vec::new(),
+        Source::Existing => {
+            entry::Entity::find()
+                .filter(entry::Column::SourceEntryId.eq(source.id))
+                .all(txn)
+                .await?
+        }
+    };
     let books: BTreeSet<Uuid> = wanted
         .keys()
         .copied()
@@ -70,29 +89,24 @@ pub async fn sync(
     // Ascending id order: see the module docs.
     access::lock_books(txn, &books).await?;
     let mut changed = Vec::new();
-    // Every balance movement of the mirrors, applied together at the end: the old effects
-    // taken away, then the new ones added.
-    let mut movements = Vec::new();
+    // The old effects are taken away before the new ones are added.
     for mirror in &existing {
         if mirror.deleted_at.is_none() {
             let effect = store::stored_effect(txn, mirror).await?;
-            movements.push((mirror.book_id, effect, Direction::Unapply));
+            batch.move_balances(mirror.book_id, effect, Direction::Unapply);
         }
     }
     let currency = Currency::parse(&source.currency).map_err(crate::error::AppError::internal)?;
-    // New mirrors are written together: their rows, then their children.
-    let mut fresh_rows = Vec::new();
-    let mut fresh_plans = Vec::new();
     for (&book_id, &(owner_seat, amount)) in &wanted {
         let previous = existing.iter().find(|mirror| mirror.book_id == book_id);
         let id = previous.map_or_else(Uuid::now_v7, |previous| previous.id);
         let row = mirror_row(source, previous, id, book_id, amount, at);
         let plan = mirror_plan(id, owner_seat, amount, currency)?;
-        movements.push((
+        batch.move_balances(
             book_id,
             plan.effect(ledger_kind(source.kind)),
             Direction::Apply,
-        ));
+        );
         match previous {
             None => {
                 changed.push(Changed {
@@ -101,8 +115,7 @@ pub async fn sync(
                     version: 1,
                     change: EntryChange::Created,
                 });
-                fresh_rows.push(row);
-                fresh_plans.push((book_id, id, plan));
+                batch.insert_entry(row);
             }
             Some(previous) => {
                 let change = match previous.deleted_at {
@@ -110,31 +123,12 @@ pub async fn sync(
                     None => EntryChange::Updated,
                 };
                 let mirror = row.update(txn).await?;
-                store::write_children(txn, book_id, mirror.id, &plan, Children::Replace, at)
-                    .await?;
+                store::delete_children(txn, mirror.id).await?;
                 changed.push(Changed::of(&mirror, change));
             }
         }
+        batch.insert_children(book_id, id, plan);
     }
-    if !fresh_rows.is_empty() {
-        entry::Entity::insert_many(fresh_rows)
-            .exec_without_returning(txn)
-            .await?;
-        let children: Vec<_> = fresh_plans
-            .iter()
-            .map(|(book_id, id, plan)| (*book_id, *id, plan))
-            .collect();
-        store::insert_children(txn, &children, at).await?;
-    }
-    let movements: Vec<_> = movements
-        .iter()
-        .map(|(book_id, effect, direction)| Movement {
-            book_id: *book_id,
-            effect,
-            direction: *direction,
-        })
-        .collect();
-    balances::apply_all(txn, &movements).await?;
     for mirror in existing {
         if !wanted.contains_key(&mirror.book_id) && mirror.deleted_at.is_none() {
             let version = mirror.version + 1;
@@ -151,7 +145,8 @@ pub async fn sync(
 }
 
 /// The personal book (and its owner's seat there) that gets each sharing user's mirror:
-/// personal book id → (owner seat, amount).
+/// personal book id → (owner seat, amount). One statement: the sharers' seats, each user's
+/// live personal books (oldest first) and the user's seat in each.
 async fn targets(
     txn: &DatabaseTransaction,
     shares: &[(Uuid, Money)],
@@ -161,38 +156,59 @@ async fn targets(
         .filter(|(_, amount)| amount.is_positive())
         .copied()
         .collect();
-    let seats = membership::Entity::find()
-        .filter(membership::Column::Id.is_in(amounts.keys().copied()))
-        .all(txn)
-        .await?;
-    let users: BTreeMap<Uuid, Money> = seats
-        .iter()
-        .filter_map(|seat| Some((seat.user_id?, *amounts.get(&seat.id)?)))
-        .collect();
-    // Each user's oldest live personal book: the first row per owner in creation order.
-    let personal = book::Entity::find()
-        .filter(book::Column::Kind.eq(BookKind::Personal))
-        .filter(book::Column::OwnerId.is_in(users.keys().copied()))
-        .filter(book::Column::ArchivedAt.is_null())
-        .order_by_asc(book::Column::Id)
-        .all(txn)
-        .await?;
-    let mut first: BTreeMap<Uuid, Uuid> = BTreeMap::new();
-    for row in &personal {
-        first.entry(row.owner_id).or_insert(row.id);
+    if amounts.is_empty() {
+        return Ok(BTreeMap::new());
     }
-    let owner_seats = membership::Entity::find()
-        .filter(membership::Column::BookId.is_in(first.values().copied()))
-        .filter(membership::Column::RemovedAt.is_null())
-        .all(txn)
-        .await?;
-    Ok(owner_seats
-        .iter()
-        .filter_map(|seat| {
-            let user = seat.user_id?;
-            let book_id = *first.get(&user)?;
-            (book_id == seat.book_id).then_some((book_id, (seat.id, *users.get(&user)?)))
-        })
+    let (sharer, owner) = (Alias::new("sharer"), Alias::new("owner"));
+    let query = Query::select()
+        .column((sharer.clone(), membership::Column::Id))
+        .column((sharer.clone(), membership::Column::UserId))
+        .column((book::Entity, book::Column::Id))
+        .column((owner.clone(), membership::Column::Id))
+        .from_as(membership::Entity, sharer.clone())
+        .inner_join(
+            book::Entity,
+            Expr::col((book::Entity, book::Column::OwnerId))
+                .equals((sharer.clone(), membership::Column::UserId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            membership::Entity,
+            owner.clone(),
+            Condition::all()
+                .add(
+                    Expr::col((owner.clone(), membership::Column::BookId))
+                        .equals((book::Entity, book::Column::Id)),
+                )
+                .add(
+                    Expr::col((owner.clone(), membership::Column::UserId))
+                        .equals((sharer.clone(), membership::Column::UserId)),
+                )
+                .add(Expr::col((owner.clone(), membership::Column::RemovedAt)).is_null()),
+        )
+        .and_where(Expr::col((sharer, membership::Column::Id)).is_in(amounts.keys().copied()))
+        .and_where(Expr::col((book::Entity, book::Column::Kind)).eq(BookKind::Personal.to_value()))
+        .and_where(Expr::col((book::Entity, book::Column::ArchivedAt)).is_null())
+        .order_by((book::Entity, book::Column::Id), Order::Asc)
+        .to_owned();
+    let rows = txn.query_all(&query).await?;
+    // Each user's oldest live personal book is the first of theirs in id (creation) order;
+    // the owner's seat there is where the mirror goes (a book without one gets none).
+    let mut first: BTreeMap<Uuid, Option<(Uuid, Uuid, Money)>> = BTreeMap::new();
+    for row in rows {
+        let seat: Uuid = row.try_get_by_index(0)?;
+        let user: Uuid = row.try_get_by_index(1)?;
+        let book_id: Uuid = row.try_get_by_index(2)?;
+        let owner_seat: Option<Uuid> = row.try_get_by_index(3)?;
+        first.entry(user).or_insert_with(|| {
+            let amount = amounts.get(&seat).copied()?;
+            Some((book_id, owner_seat?, amount))
+        });
+    }
+    Ok(first
+        .into_values()
+        .flatten()
+        .map(|(book_id, owner_seat, amount)| (book_id, (owner_seat, amount)))
         .collect())
 }
 

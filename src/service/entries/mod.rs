@@ -28,7 +28,7 @@ use entity::{
     membership,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, Set, TryIntoModel,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -41,7 +41,7 @@ use crate::{
         Actor,
         access::{self, WriteAccess},
         activity::{self, Action},
-        balances::{self, Direction},
+        balances::Direction,
         idempotency::{self, Claim, IdempotencyKey},
         now,
         settling::{self, Payment},
@@ -50,7 +50,9 @@ use crate::{
     state::AppState,
     text::{Name, Note},
 };
+use mirrors::Source;
 use plan::{BookFacts, Plan};
+use store::Batch;
 
 /// Longest description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 200;
@@ -194,13 +196,14 @@ async fn record_new(
             return Ok(first);
         }
     }
-    let access = access::require_write(txn, actor, book_id, Role::Writer).await?;
+    let (access, seats) =
+        access::require_write_with_seats(txn, actor, book_id, Role::Writer).await?;
     if let Some(payment) = &payment {
         settling::check(txn, &access, payment).await?;
     }
     check_category(txn, book_id, draft.category_id).await?;
-    let plan = plan::plan(entry_id, &book_facts(txn, &access).await?, draft)?;
-    let row = entry::ActiveModel {
+    let plan = plan::plan(entry_id, &book_facts(&access, &seats)?, draft)?;
+    let new_row = entry::ActiveModel {
         id: Set(entry_id),
         book_id: Set(book_id),
         creator_id: Set(actor.user_id),
@@ -210,10 +213,13 @@ async fn record_new(
         deleted_by: Set(None),
         created_at: Set(at),
         ..fields(draft, &plan, at)
-    }
-    .insert(txn)
-    .await?;
-    let changed = write_money(txn, &row, &plan, None, at).await?;
+    };
+    // Every column is set, so the row is known without reading it back; it is inserted with
+    // its mirrors.
+    let row = new_row.clone().try_into_model()?;
+    let mut batch = Batch::default();
+    batch.insert_entry(new_row);
+    let changed = write_money(txn, &row, &plan, None, batch, at).await?;
     record(
         txn,
         &access,
@@ -254,11 +260,16 @@ pub async fn update(
         ));
     }
     check_category(txn, before.book_id, draft.category_id).await?;
-    let plan = plan::plan(entry_id, &book_facts(txn, &access).await?, draft)?;
+    let seats = membership::Entity::find()
+        .filter(membership::Column::BookId.eq(before.book_id))
+        .filter(membership::Column::RemovedAt.is_null())
+        .all(txn)
+        .await?;
+    let plan = plan::plan(entry_id, &book_facts(&access, &seats)?, draft)?;
     let old = store::stored_effect(txn, &before).await?;
     let before_snapshot = snapshot_stored(&before, &old);
     let row = bump_version(txn, &before, expected_version, fields(draft, &plan, at)).await?;
-    let changed = write_money(txn, &row, &plan, Some(&old), at).await?;
+    let changed = write_money(txn, &row, &plan, Some(&old), Batch::default(), at).await?;
     let after_snapshot = snapshot(&row, &plan);
     let (before_diff, after_diff) = diff(&before_snapshot, &after_snapshot);
     record(
@@ -323,14 +334,17 @@ async fn set_deleted(
     } else {
         Direction::Apply
     };
-    balances::apply(txn, row.book_id, &effect, direction).await?;
     let change = if deleted {
         EntryChange::Deleted
     } else {
         EntryChange::Restored
     };
     let mut changed = vec![Changed::of(&row, change)];
-    changed.extend(mirrors::sync(txn, &row, &effect.allocations, at).await?);
+    let mut batch = Batch::default();
+    let shares = effect.allocations.clone();
+    batch.move_balances(row.book_id, effect, direction);
+    changed.extend(mirrors::sync(txn, &row, Source::Existing, &shares, &mut batch, at).await?);
+    batch.write(txn, at).await?;
     let (action, state_after) = match (deleted, row.kind) {
         (true, EntryKind::Transfer) => (Action::PaymentDeleted, json!({ "deleted": true })),
         (true, _) => (Action::EntryDeleted, json!({ "deleted": true })),
@@ -360,10 +374,22 @@ pub async fn mirror_claimed_seat(
     let shared = query::shared_by(txn, book_id, seat).await?;
     let at = now();
     let mut changed = Vec::new();
+    let mut batch = Batch::default();
     for row in shared {
         let effect = store::stored_effect(txn, &row).await?;
-        changed.extend(mirrors::sync(txn, &row, &effect.allocations, at).await?);
+        changed.extend(
+            mirrors::sync(
+                txn,
+                &row,
+                Source::Existing,
+                &effect.allocations,
+                &mut batch,
+                at,
+            )
+            .await?,
+        );
     }
+    batch.write(txn, at).await?;
     Ok(changed)
 }
 
@@ -407,30 +433,30 @@ fn fields(draft: &EntryDraft, plan: &Plan, at: DateTime<Utc>) -> entry::ActiveMo
 }
 
 /// Writes the plan's rows for `row`, moves the balances from `old` (the entry's previous
-/// effect, if it had one) to the plan's, and brings the mirrors along.
+/// effect, if it had one; none means `row` is new and waits in `batch`) to the plan's, and
+/// brings the mirrors along; all that is inserted goes in `batch`, written last.
 async fn write_money(
     txn: &DatabaseTransaction,
     row: &entry::Model,
     plan: &Plan,
     old: Option<&ledger::EntryEffect>,
+    mut batch: Batch,
     at: DateTime<Utc>,
 ) -> AppResult<Vec<Changed>> {
-    let children = match old {
-        Some(_) => store::Children::Replace,
-        None => store::Children::New,
-    };
-    store::write_children(txn, row.book_id, row.id, plan, children, at).await?;
     if let Some(old) = old {
-        balances::apply(txn, row.book_id, old, Direction::Unapply).await?;
+        store::delete_children(txn, row.id).await?;
+        batch.move_balances(row.book_id, old.clone(), Direction::Unapply);
     }
+    batch.insert_children(row.book_id, row.id, plan.clone());
     let effect = plan.effect(ledger_kind(row.kind));
-    balances::apply(txn, row.book_id, &effect, Direction::Apply).await?;
-    let change = match old {
-        Some(_) => EntryChange::Updated,
-        None => EntryChange::Created,
+    let (change, source) = match old {
+        Some(_) => (EntryChange::Updated, Source::Existing),
+        None => (EntryChange::Created, Source::New),
     };
     let mut changed = vec![Changed::of(row, change)];
-    changed.extend(mirrors::sync(txn, row, &effect.allocations, at).await?);
+    changed.extend(mirrors::sync(txn, row, source, &effect.allocations, &mut batch, at).await?);
+    batch.move_balances(row.book_id, effect, Direction::Apply);
+    batch.write(txn, at).await?;
     Ok(changed)
 }
 
@@ -495,14 +521,9 @@ async fn editable(
     Ok((access, row))
 }
 
-/// What planning needs to know about the (locked) book.
-async fn book_facts(txn: &DatabaseTransaction, access: &WriteAccess) -> AppResult<BookFacts> {
+/// What planning needs to know about the (locked) book, whose live seats are `seats`.
+fn book_facts(access: &WriteAccess, seats: &[membership::Model]) -> AppResult<BookFacts> {
     let book = access.book();
-    let seats = membership::Entity::find()
-        .filter(membership::Column::BookId.eq(book.id))
-        .filter(membership::Column::RemovedAt.is_null())
-        .all(txn)
-        .await?;
     let owner_seat = seats
         .iter()
         .find(|seat| seat.role == Role::Owner)

@@ -3,8 +3,12 @@
 //!
 //! Children are replaced wholesale on every change (delete, then insert): an entry has a
 //! handful of them, and rewriting is simpler to trust than diffing. A new entry has none to
-//! delete, and skips the three deletes (a shared entry writes itself and a mirror per sharer,
-//! so they were a third of `createEntry`'s statements).
+//! delete, and skips the three deletes.
+//!
+//! A change collects what it inserts in a [`Batch`] and writes it last, together: a shared
+//! entry writes itself and a mirror per sharer and moves as many books' balances, and every
+//! statement is a round trip made while the book is locked (on SQLite, while the one writer
+//! waits), so the rows of all of them cost three statements and their balances two.
 
 use chrono::{DateTime, Utc};
 use entity::{allocation, entry, entry_payer, split};
@@ -15,46 +19,74 @@ use super::plan::{Given, Plan};
 use crate::{
     error::AppResult,
     ledger::{EntryEffect, Money},
-    service::entries::ledger_kind,
+    service::{
+        balances::{self, Direction, Movement},
+        entries::ledger_kind,
+    },
 };
 
-/// Whether an entry's rows are written for the first time or replace the ones it has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Children {
-    /// The entry was just inserted in this transaction: it has none yet.
-    New,
-    /// The entry existed: its rows are deleted first.
-    Replace,
+/// What a change inserts, written together by [`Batch::write`]: new entry rows first, then the
+/// children of entries that have none (new, or deleted by [`delete_children`]), then every
+/// balance movement, applied in the order they were added.
+#[derive(Default)]
+pub struct Batch {
+    entries: Vec<entry::ActiveModel>,
+    children: Vec<(Uuid, Uuid, Plan)>,
+    movements: Vec<(Uuid, EntryEffect, Direction)>,
 }
 
-/// Writes `plan`'s payers, split and allocations for entry `entry_id` of `book_id`, replacing
-/// whatever it had unless it is [`Children::New`].
-pub async fn write_children(
-    db: &impl ConnectionTrait,
-    book_id: Uuid,
-    entry_id: Uuid,
-    plan: &Plan,
-    children: Children,
-    at: DateTime<Utc>,
-) -> AppResult<()> {
-    if children == Children::Replace {
-        delete_children(db, entry_id).await?;
+impl Batch {
+    /// A new entry's row (every column set). Entries are inserted in the order given, so a
+    /// source comes before the mirrors that name it.
+    pub fn insert_entry(&mut self, row: entry::ActiveModel) {
+        self.entries.push(row);
     }
-    insert_children(db, &[(book_id, entry_id, plan)], at).await
+
+    /// `plan`'s payers, split and allocations for entry `entry_id` of `book_id`, which has
+    /// no children now.
+    pub fn insert_children(&mut self, book_id: Uuid, entry_id: Uuid, plan: Plan) {
+        self.children.push((book_id, entry_id, plan));
+    }
+
+    /// Moves `book_id`'s balances by `effect` (the caller's transaction has locked the book).
+    pub fn move_balances(&mut self, book_id: Uuid, effect: EntryEffect, direction: Direction) {
+        self.movements.push((book_id, effect, direction));
+    }
+
+    /// Writes it all: at most three statements for the rows and two for the balances. An
+    /// overflowing balance is refused (BAD_USER_INPUT) before any balance is written.
+    pub async fn write(self, db: &impl ConnectionTrait, at: DateTime<Utc>) -> AppResult<()> {
+        if !self.entries.is_empty() {
+            entry::Entity::insert_many(self.entries)
+                .exec_without_returning(db)
+                .await?;
+        }
+        insert_children(db, &self.children, at).await?;
+        let movements: Vec<_> = self
+            .movements
+            .iter()
+            .map(|(book_id, effect, direction)| Movement {
+                book_id: *book_id,
+                effect,
+                direction: *direction,
+            })
+            .collect();
+        balances::apply_all(db, &movements).await
+    }
 }
 
 /// Writes the payers, splits and allocations of entries that have none yet, given as
-/// (book, entry, plan): three statements however many entries (a shared entry's mirrors are
-/// written together).
-pub async fn insert_children(
+/// (book, entry, plan): three statements however many entries.
+async fn insert_children(
     db: &impl ConnectionTrait,
-    entries: &[(Uuid, Uuid, &Plan)],
+    entries: &[(Uuid, Uuid, Plan)],
     at: DateTime<Utc>,
 ) -> AppResult<()> {
     let mut payers = Vec::new();
     let mut splits = Vec::new();
     let mut shares = Vec::new();
-    for &(book_id, entry_id, plan) in entries {
+    for (book_id, entry_id, plan) in entries {
+        let (book_id, entry_id) = (*book_id, *entry_id);
         payers.extend(
             plan.payers
                 .iter()
@@ -117,7 +149,8 @@ pub async fn insert_children(
     Ok(())
 }
 
-async fn delete_children(db: &impl ConnectionTrait, entry_id: Uuid) -> AppResult<()> {
+/// Deletes an existing entry's payers, split and allocations, before it gets new ones.
+pub async fn delete_children(db: &impl ConnectionTrait, entry_id: Uuid) -> AppResult<()> {
     entry_payer::Entity::delete_many()
         .filter(entry_payer::Column::EntryId.eq(entry_id))
         .exec(db)
