@@ -53,7 +53,11 @@ impl Application {
         observability::install();
         let keys =
             Keys::from_config(&config).context("deriving keys from the configured secrets")?;
-        let statements = StatementCounter::attach(&mut db);
+        let statements = StatementCounter::default();
+        statements.attach(&mut db);
+        let write_gate = db::WriteGate::open(&config.database_url, &statements)
+            .await
+            .context("opening the database's writer")?;
         let revoked = RevokedCredentials::default();
         revoked
             .reload(&db)
@@ -62,7 +66,6 @@ impl Application {
         let events = EventBus::new(db.get_database_backend(), revoked);
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
         let rate_limits = Arc::new(RateLimits::new(config.rate_limits));
-        let write_gate = db::WriteGate::for_url(&config.database_url);
         let state = AppState {
             db,
             write_gate,

@@ -26,15 +26,18 @@ pub struct UnitOfWork {
     /// Books whose balances or roster this change touched (sorted: versions move in id order,
     /// the order every write locks books in).
     books: BTreeSet<Uuid>,
-    /// SQLite: this instance's turn to write, held until the unit of work ends (see
-    /// [`crate::db::WriteGate`]). Declared after `txn`, so it is given back after the
-    /// transaction has ended.
+    /// SQLite: this instance's turn to write on its writer connection, held until the unit
+    /// of work ends (see [`crate::db::WriteGate`]). Declared after `txn`, so it is given back
+    /// after the transaction has ended.
     _turn: Option<OwnedSemaphorePermit>,
 }
 
 impl UnitOfWork {
     pub async fn begin(state: &AppState) -> AppResult<Self> {
-        let turn = state.write_gate.turn().await;
+        let (turn, db) = match state.write_gate.turn().await {
+            Some((turn, writer)) => (Some(turn), writer),
+            None => (None, &state.db),
+        };
         // SQLite: take the write lock at BEGIN, so no statement of the change can fail
         // upgrading a read lock (PostgreSQL ignores the mode).
         let options = TransactionOptions {
@@ -42,7 +45,7 @@ impl UnitOfWork {
             ..TransactionOptions::default()
         };
         Ok(Self {
-            txn: state.db.begin_with_options(options).await?,
+            txn: db.begin_with_options(options).await?,
             events: Vec::new(),
             books: BTreeSet::new(),
             _turn: turn,
