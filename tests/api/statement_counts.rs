@@ -13,6 +13,17 @@ use crate::{
     ledger_helpers::{CREATE_ENTRY, split_book, with_fields},
 };
 
+/// Alice, who will own the books, and the three people she shares them with.
+async fn four_people(app: &TestApp) -> (TestUser, [TestUser; 3]) {
+    let alice = app.register("Alice").await;
+    let others = [
+        app.register("Bob").await,
+        app.register("Carol").await,
+        app.register("Dan").await,
+    ];
+    (alice, others)
+}
+
 /// Statements one request of `query` costs.
 async fn statements(app: &TestApp, user: &TestUser, query: &str, book: &str) -> u64 {
     let before = app.statements.get();
@@ -25,12 +36,7 @@ async fn statements(app: &TestApp, user: &TestUser, query: &str, book: &str) -> 
 #[tokio::test]
 async fn the_common_reads_cost_a_fixed_number_of_statements() {
     let app = TestApp::spawn().await;
-    let alice = app.register("Alice").await;
-    let others = [
-        app.register("Bob").await,
-        app.register("Carol").await,
-        app.register("Dan").await,
-    ];
+    let (alice, others) = four_people(&app).await;
     let others: Vec<&TestUser> = others.iter().collect();
     let (small, _) = split_book(&app, &alice, &others, "EUR").await;
     let (large, _) = split_book(&app, &alice, &others, "EUR").await;
@@ -100,12 +106,7 @@ async fn the_common_reads_cost_a_fixed_number_of_statements() {
 #[tokio::test]
 async fn a_shared_entry_costs_a_fixed_number_of_statements() {
     let app = TestApp::spawn().await;
-    let alice = app.register("Alice").await;
-    let others = [
-        app.register("Bob").await,
-        app.register("Carol").await,
-        app.register("Dan").await,
-    ];
+    let (alice, others) = four_people(&app).await;
     let others: Vec<&TestUser> = others.iter().collect();
     let (book, seats) = split_book(&app, &alice, &others, "EUR").await;
     let mut costs = Vec::new();

@@ -248,7 +248,7 @@ pub async fn update(
     let at = now();
     let mut work = UnitOfWork::begin(state).await?;
     let txn = work.txn();
-    let (access, before) = editable(txn, actor, entry_id).await?;
+    let (access, seats, before) = editable(txn, actor, entry_id).await?;
     if before.deleted_at.is_some() {
         return Err(AppError::conflict(
             "this entry is deleted; restore it first",
@@ -260,11 +260,6 @@ pub async fn update(
         ));
     }
     check_category(txn, before.book_id, draft.category_id).await?;
-    let seats = membership::Entity::find()
-        .filter(membership::Column::BookId.eq(before.book_id))
-        .filter(membership::Column::RemovedAt.is_null())
-        .all(txn)
-        .await?;
     let plan = plan::plan(entry_id, &book_facts(&access, &seats)?, draft)?;
     let old = store::stored_effect(txn, &before).await?;
     let before_snapshot = snapshot_stored(&before, &old);
@@ -310,7 +305,7 @@ async fn set_deleted(
     let at = now();
     let mut work = UnitOfWork::begin(state).await?;
     let txn = work.txn();
-    let (access, before) = editable(txn, actor, entry_id).await?;
+    let (access, _, before) = editable(txn, actor, entry_id).await?;
     // Payments are corrected by their book's managers only (seed 003, property 29).
     if before.kind == EntryKind::Transfer {
         access::check_role(Some(access.role()), Role::Admin)?;
@@ -484,21 +479,21 @@ async fn bump_version(
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("entry {} vanished", before.id)))
 }
 
-/// The entry and the caller's write access to its book, if the caller may change it: a member
-/// (else NOT_FOUND, as for no entry), WRITER on their own entries or ADMIN and up, never a
-/// mirror.
+/// The entry, the caller's write access to its book and the book's live seats, if the caller
+/// may change it: a member (else NOT_FOUND, as for no entry), WRITER on their own entries or
+/// ADMIN and up, never a mirror.
 async fn editable(
     txn: &DatabaseTransaction,
     actor: &Actor,
     entry_id: Uuid,
-) -> AppResult<(WriteAccess, entry::Model)> {
+) -> AppResult<(WriteAccess, Vec<membership::Model>, entry::Model)> {
     actor.ensure_may_write()?;
     let not_found = || AppError::NotFound { entity: "entry" };
     let found = entry::Entity::find_by_id(entry_id)
         .one(txn)
         .await?
         .ok_or_else(not_found)?;
-    let access = access::require_write(txn, actor, found.book_id, Role::Reader)
+    let (access, seats) = access::require_write_with_seats(txn, actor, found.book_id, Role::Reader)
         .await
         .map_err(access::hidden_as("entry"))?;
     // Read again under the book's lock: the first read only found the book.
@@ -518,7 +513,7 @@ async fn editable(
     if !allowed {
         return Err(AppError::Forbidden);
     }
-    Ok((access, row))
+    Ok((access, seats, row))
 }
 
 /// What planning needs to know about the (locked) book, whose live seats are `seats`.
