@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The load benchmark, in one command: `bash bench/load/run.sh` (SQLite) or
 # `bash bench/load/run.sh postgres`. See bench/load/README.md.
+# ROWS picks the rows (KIND:BOOK[:CONNECTIONS], space separated; 16 connections unless said),
+# e.g. ROWS="create:hot mix:hot balances:hot:1".
 #
 # Builds the release binary (or uses $TALLY_BIN), starts it on a fresh database with the rate
 # limits off, seeds it through the API (seed.py: ENTRIES entries in the hot book, default
-# 100000), then runs wrk with 16 connections for DURATION seconds (default 15) per row, and
-# prints a markdown table: throughput, p50/p99, errors (HTTP and GraphQL), server and wrk CPU
-# seconds, and the server's RSS after seeding and at its peak.
+# 100000), then runs wrk (16 connections, or 1 for the one-client rows) for DURATION seconds
+# (default 15) per row, and prints a markdown table: throughput, p50/p99, errors (HTTP and
+# GraphQL), server and wrk CPU seconds, and the server's RSS after seeding and at its peak.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -54,24 +56,27 @@ cpu() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
 ticks="$(getconf CLK_TCK)"
 
 echo
-echo "$DATABASE, $ENTRIES entries in the hot book, 16 connections, ${DURATION} s a row (wrk -t1 -c16)"
+echo "$DATABASE, $ENTRIES entries in the hot book, ${DURATION} s a row (wrk -t1)"
 echo
-echo "| request | book | req/s | p50 ms | p99 ms | errors (HTTP / GraphQL / socket) | server CPU s | wrk CPU s |"
-echo "|---|---|---|---|---|---|---|---|"
-for row in "typename hot" "roster hot" "balances small" "balances hot" "read small" "read hot" \
-           "count small" "count hot" "create small" "create hot" "mix hot"; do
-  set -- $row
+echo "| request | book | connections | req/s | p50 ms | p99 ms | errors (HTTP / GraphQL / socket) | server CPU s | wrk CPU s |"
+echo "|---|---|---|---|---|---|---|---|---|"
+ROWS="${ROWS:-typename:hot roster:hot roster:hot:1 balances:small balances:hot balances:hot:1 read:small
+  read:hot count:small count:hot create:small create:hot mix:hot}"
+for row in $ROWS; do
+  IFS=: read -r kind book connections <<<"$row"
+  connections="${connections:-16}"
   before="$(cpu)"
-  out="$(DATA="$WORK/data.lua" KIND="$1" BOOK="$2" /usr/bin/time -f "WRKCPU %U %S" \
-    wrk -t1 -c16 -d"${DURATION}s" -s bench/load/load.lua "$URL" 2>&1)"
+  out="$(DATA="$WORK/data.lua" KIND="$kind" BOOK="$book" /usr/bin/time -f "WRKCPU %U %S" \
+    wrk -t1 -c"$connections" -d"${DURATION}s" -s bench/load/load.lua "$URL" 2>&1)"
   after="$(cpu)"
   echo "$out" | grep -q '^RESULT' || { echo "$out" >&2; exit 1; }
   echo "$out" | grep '^first error' >&2 || true
-  echo "$out" | awk -v kind="$1" -v book="$2" -v server="$(( after - before ))" -v hz="$ticks" '
+  echo "$out" | awk -v kind="$kind" -v book="$book" -v connections="$connections" \
+    -v server="$(( after - before ))" -v hz="$ticks" '
     /^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] } }
     /^WRKCPU/ { wrk = $2 + $3 }
-    END { printf "| %s | %s | %.0f | %.2f | %.2f | %d / %d / %d | %.1f | %.1f |\n", kind, book,
-          r["rps"], r["p50_ms"], r["p99_ms"], r["http_errors"], r["graphql_errors"],
+    END { printf "| %s | %s | %d | %.0f | %.2f | %.2f | %d / %d / %d | %.1f | %.1f |\n", kind, book,
+          connections, r["rps"], r["p50_ms"], r["p99_ms"], r["http_errors"], r["graphql_errors"],
           r["socket_errors"], server / hz, wrk }'
 done
 echo
