@@ -280,7 +280,7 @@ impl Config {
 
     /// True when the database is the embedded SQLite file.
     pub fn is_sqlite(&self) -> bool {
-        self.database_url.starts_with("sqlite:")
+        crate::db::is_sqlite(&self.database_url)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Opening the database: a pool, configured for the backend it talks to, with migrations
 //! applied before the service accepts a request, and for SQLite one more connection, the
-//! writer's.
+//! writer's ([`connect_writer`]).
 //!
 //! The pool, on either backend, is sized from the machine's cores ([`pool_size`]) and fails an
 //! acquire after [`ACQUIRE_TIMEOUT`], so a lost database surfaces as a fast UNAVAILABLE instead
@@ -8,12 +8,11 @@
 //!
 //! SQLite (the embedded default) runs in WAL mode, so the pool's connections read in parallel
 //! and never wait for a writer; with a busy timeout and foreign keys on. Writes are one at a
-//! time, as SQLite allows: every unit of work waits its turn at this instance's [`WriteGate`],
-//! in order, instead of in SQLite's busy handler, which polls with sleeps, and then runs on the
-//! gate's own connection, beginning `IMMEDIATE` (it takes the write lock at `BEGIN`, so it never
-//! fails upgrading a read to a write). `synchronous = FULL`: a commit is on disk when it
-//! returns, power loss included (WAL with `NORMAL` may lose the last commits on power loss,
-//! which a ledger must not do silently).
+//! time, as SQLite allows: units of work queue for this instance's writer connection, in order,
+//! instead of in SQLite's busy handler, which polls with sleeps, and commit in groups there
+//! (see [`crate::service::unit_of_work::SqliteWriter`]). `synchronous = FULL`: a commit is on
+//! disk when it returns, power loss included (WAL with `NORMAL` may lose the last commits on
+//! power loss, which a ledger must not do silently).
 
 use std::{
     num::NonZeroUsize,
@@ -30,7 +29,6 @@ use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DbErr,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a request waits for a pooled connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -60,7 +58,7 @@ async fn connect_with(url: &str, connections: u32) -> Result<DatabaseConnection,
         .max_connections(connections)
         .min_connections(1)
         .sqlx_logging(false);
-    if url.starts_with("sqlite:") {
+    if is_sqlite(url) {
         if let Some(dir) = sqlite_file(url).and_then(Path::parent) {
             std::fs::create_dir_all(dir).map_err(|error| {
                 DbErr::Custom(format!("cannot create {}: {error}", dir.display()))
@@ -80,47 +78,26 @@ async fn connect_with(url: &str, connections: u32) -> Result<DatabaseConnection,
     Database::connect(options).await
 }
 
-/// This instance's one SQLite writer: a connection of its own, and the queue for it. A unit of
-/// work holds a turn from before its `BEGIN IMMEDIATE` until it ends, so writers wait here, in
-/// order and without polling. PostgreSQL has row locks: no gate, and units of work take any
-/// pooled connection.
+/// Whether `url` names a SQLite database.
+pub fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// Opens SQLite's writer connection (see [`crate::service::unit_of_work::SqliteWriter`]):
+/// configured like the pool's, counted by `statements`.
 ///
 /// Why a connection of its own: in WAL mode a connection that begins a transaction after
 /// *another* connection wrote throws its whole page cache away. Writing always on the same
 /// connection keeps the pages every write touches (the books, the balances, the ends of the
 /// indexes) in its cache; written on whichever pooled connection was free, each write read them
 /// back from the file (profiled: a sixth of `createEntry`'s CPU).
-#[derive(Clone, Default)]
-pub struct WriteGate(Option<Arc<Writer>>);
-
-struct Writer {
-    turn: Arc<Semaphore>,
-    connection: DatabaseConnection,
-}
-
-impl WriteGate {
-    /// The gate for the database at `url`: for SQLite, opens the writer's connection (counted
-    /// by `statements`); nothing for PostgreSQL.
-    pub async fn open(url: &str, statements: &StatementCounter) -> Result<Self, DbErr> {
-        if !url.starts_with("sqlite:") {
-            return Ok(Self(None));
-        }
-        let mut connection = connect_with(url, 1).await?;
-        statements.attach(&mut connection);
-        Ok(Self(Some(Arc::new(Writer {
-            turn: Arc::new(Semaphore::new(1)),
-            connection,
-        }))))
-    }
-
-    /// Waits for this instance's turn to write (at once where there is no gate), and returns
-    /// it with the connection to write on (`None`: any of the pool's).
-    pub async fn turn(&self) -> Option<(OwnedSemaphorePermit, &DatabaseConnection)> {
-        let writer = self.0.as_ref()?;
-        // The semaphore is never closed, so acquiring only ever waits.
-        let turn = Arc::clone(&writer.turn).acquire_owned().await.ok()?;
-        Some((turn, &writer.connection))
-    }
+pub async fn connect_writer(
+    url: &str,
+    statements: &StatementCounter,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut connection = connect_with(url, 1).await?;
+    statements.attach(&mut connection);
+    Ok(connection)
 }
 
 /// How many SQL statements a connection has run, failed ones included. A relaxed atomic add per

@@ -10,7 +10,9 @@
 //! - `tally_websocket_connections` and `tally_subscriptions` (gauges, open now);
 //! - `tally_throttle_refusals_total{throttle}` (RATE_LIMITED answers);
 //! - `tally_events_published_total` (committed changes announced) and
-//!   `tally_events_delivered_total` (events sent to subscribers).
+//!   `tally_events_delivered_total` (events sent to subscribers);
+//! - SQLite: `tally_sqlite_group_commits_total` and `tally_sqlite_grouped_units_total` (units
+//!   of work committed in them: the ratio is the mean group size).
 //!
 //! Label values a client chooses are bounded: operation names are kept only when short and
 //! plain, and only the first [`MAX_OPERATION_NAMES`] distinct ones; the rest count as `other`.

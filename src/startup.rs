@@ -20,6 +20,7 @@ use crate::{
         housekeeping, live,
         rate_limit::{self, RateLimits},
         revocation::RevokedCredentials,
+        unit_of_work::SqliteWriter,
     },
     state::{AppState, Keys},
 };
@@ -55,20 +56,20 @@ impl Application {
             Keys::from_config(&config).context("deriving keys from the configured secrets")?;
         let statements = StatementCounter::default();
         statements.attach(&mut db);
-        let write_gate = db::WriteGate::open(&config.database_url, &statements)
-            .await
-            .context("opening the database's writer")?;
         let revoked = RevokedCredentials::default();
         revoked
             .reload(&db)
             .await
             .map_err(|error| anyhow::anyhow!("loading revoked sessions: {error:?}"))?;
         let events = EventBus::new(db.get_database_backend(), revoked);
+        let writer = SqliteWriter::open(&config.database_url, &statements, &events)
+            .await
+            .context("opening the database's writer")?;
         let (stopping, stopping_rx) = tokio::sync::watch::channel(false);
         let rate_limits = Arc::new(RateLimits::new(config.rate_limits));
         let state = AppState {
             db,
-            write_gate,
+            writer,
             config: Arc::new(config),
             keys: Arc::new(keys),
             statements,

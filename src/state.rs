@@ -15,8 +15,9 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    /// SQLite's queue of writers on this instance: see [`crate::db::WriteGate`].
-    pub write_gate: crate::db::WriteGate,
+    /// SQLite's one writer on this instance, committing units of work in groups: see
+    /// [`crate::service::unit_of_work::SqliteWriter`].
+    pub writer: crate::service::unit_of_work::SqliteWriter,
     pub config: Arc<Config>,
     pub keys: Arc<Keys>,
     /// Counts the statements run on `db`.

@@ -199,6 +199,7 @@ pub async fn update_book(
         active.member_limit = Set(limit);
     }
     if !active.is_changed() {
+        work.commit(state).await?;
         return Ok(before);
     }
     active.updated_at = Set(now());

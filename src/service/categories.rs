@@ -133,6 +133,7 @@ pub async fn update(
         active.icon = Set(parse_icon(icon)?);
     }
     if !active.is_changed() {
+        work.commit(state).await?;
         return Ok(row);
     }
     active.updated_at = Set(now());

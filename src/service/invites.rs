@@ -214,6 +214,7 @@ pub async fn revoke(state: &AppState, actor: &Actor, invite_id: Uuid) -> AppResu
         return Err(AppError::Forbidden);
     }
     if invite.revoked_at.is_some() {
+        work.commit(state).await?;
         return Ok(InviteView::for_viewer(access.role(), invite));
     }
     let at = now();

@@ -135,6 +135,7 @@ pub async fn change_role(
         return Err(AppError::Forbidden);
     }
     if target.role == role {
+        work.commit(state).await?;
         return Ok(target);
     }
     set_role(txn, &target, role).await?;

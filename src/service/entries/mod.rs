@@ -193,6 +193,7 @@ async fn record_new(
         let claim =
             idempotency::claim(txn, actor.user_id, operation, key, hash, entry_id, at).await?;
         if let Claim::Replay(first) = claim {
+            work.commit(state).await?;
             return Ok(first);
         }
     }

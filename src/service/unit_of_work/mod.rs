@@ -7,54 +7,67 @@
 //! delivered to this instance only after the commit succeeded. A unit of work dropped without
 //! committing rolls back and announces nothing.
 //!
+//! A unit that answers with success commits, even when it changed nothing (an idempotent
+//! replay, a rename to the same name): on SQLite what it read may belong to earlier units of
+//! its group, not yet committed, and its answer must not run ahead of them. An error may be
+//! answered at once: it acknowledges nothing.
+//!
 //! A change to a book's balances or roster is marked with [`UnitOfWork::balances_changed`]:
 //! at commit the book's `balance_version` moves on by exactly one, however many statements the
 //! change made, and [`Event::BalancesChanged`] carries the new version, so a live client that
 //! sees a version jump knows it missed a change.
+//!
+//! On SQLite a unit of work is a savepoint in the writer's shared transaction, and its commit
+//! returns once that transaction committed ([`group_commit`]); on PostgreSQL it is a
+//! transaction of its own.
+
+mod group_commit;
 
 use std::collections::BTreeSet;
 
-use sea_orm::{DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
-use tokio::sync::OwnedSemaphorePermit;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 use uuid::Uuid;
+
+pub use group_commit::SqliteWriter;
 
 use crate::{error::AppResult, events::Event, service::balances, state::AppState};
 
 pub struct UnitOfWork {
-    txn: DatabaseTransaction,
+    txn: Txn,
     events: Vec<Event>,
     /// Books whose balances or roster this change touched (sorted: versions move in id order,
     /// the order every write locks books in).
     books: BTreeSet<Uuid>,
-    /// SQLite: this instance's turn to write on its writer connection, held until the unit
-    /// of work ends (see [`crate::db::WriteGate`]). Declared after `txn`, so it is given back
-    /// after the transaction has ended.
-    _turn: Option<OwnedSemaphorePermit>,
+}
+
+/// Where a unit of work writes.
+enum Txn {
+    /// PostgreSQL: a transaction of its own, on any pooled connection.
+    Own(DatabaseTransaction),
+    /// SQLite: a savepoint in the writer's open group, committed with the group (see
+    /// [`group_commit`]).
+    Grouped(group_commit::Turn),
 }
 
 impl UnitOfWork {
     pub async fn begin(state: &AppState) -> AppResult<Self> {
-        let (turn, db) = match state.write_gate.turn().await {
-            Some((turn, writer)) => (Some(turn), writer),
-            None => (None, &state.db),
-        };
-        // SQLite: take the write lock at BEGIN, so no statement of the change can fail
-        // upgrading a read lock (PostgreSQL ignores the mode).
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
+        let txn = match state.writer.begin().await? {
+            Some(turn) => Txn::Grouped(turn),
+            None => Txn::Own(state.db.begin().await?),
         };
         Ok(Self {
-            txn: db.begin_with_options(options).await?,
+            txn,
             events: Vec::new(),
             books: BTreeSet::new(),
-            _turn: turn,
         })
     }
 
     /// The transaction every statement of the change runs in.
     pub fn txn(&self) -> &DatabaseTransaction {
-        &self.txn
+        match &self.txn {
+            Txn::Own(txn) => txn,
+            Txn::Grouped(turn) => turn.txn(),
+        }
     }
 
     /// Announces `event` if, and once, the change commits.
@@ -70,15 +83,21 @@ impl UnitOfWork {
 
     /// Commits the change, then delivers its events.
     pub async fn commit(mut self, state: &AppState) -> AppResult<()> {
-        let books = std::mem::take(&mut self.books);
-        for (book_id, version) in balances::next_versions(&self.txn, &books).await? {
+        for (book_id, version) in balances::next_versions(self.txn(), &self.books).await? {
             self.events
                 .push(Event::BalancesChanged { book_id, version });
         }
-        state.events.stage(&self.txn, &self.events).await?;
-        self.txn.commit().await?;
-        state.events.deliver(&self.events);
-        metrics::counter!("tally_events_published_total").increment(self.events.len() as u64);
-        Ok(())
+        match self.txn {
+            Txn::Own(txn) => {
+                state.events.stage(&txn, &self.events).await?;
+                txn.commit().await?;
+                state.events.deliver(&self.events);
+                metrics::counter!("tally_events_published_total")
+                    .increment(self.events.len() as u64);
+                Ok(())
+            }
+            // The committer delivers the events, in commit order, once the group committed.
+            Txn::Grouped(turn) => turn.commit(self.events).await,
+        }
     }
 }
