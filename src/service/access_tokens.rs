@@ -69,11 +69,13 @@ async fn authenticate_access_token(state: &AppState, bearer: &str) -> AppResult<
         .last_used_at
         .is_none_or(|used| used + LAST_USED_RESOLUTION < at)
     {
+        let work = UnitOfWork::begin(state).await?;
         access_token::Entity::update_many()
             .col_expr(access_token::Column::LastUsedAt, Expr::value(at))
             .filter(access_token::Column::Id.eq(row.id))
-            .exec(&state.db)
+            .exec(work.txn())
             .await?;
+        work.commit(state).await?;
     }
     Ok(Actor {
         user_id: row.user_id,
@@ -103,6 +105,7 @@ pub async fn create(
         ));
     }
     let secret = PersonalAccessToken::generate();
+    let work = UnitOfWork::begin(state).await?;
     let row = access_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(actor.user_id),
@@ -115,8 +118,9 @@ pub async fn create(
         revoked_at: Set(None),
         created_at: Set(at),
     }
-    .insert(&state.db)
+    .insert(work.txn())
     .await?;
+    work.commit(state).await?;
     Ok((row, secret))
 }
 

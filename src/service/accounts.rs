@@ -103,7 +103,7 @@ pub async fn register(
     if let Some(address) = client {
         let per_hour = state.config.registrations_per_hour;
         let subject = Subject::registrations(&state.keys.pii, address, per_hour);
-        throttle::attempt(&state.db, &[subject], now()).await?;
+        throttle::attempt(state, &[subject], now()).await?;
     }
     let blind_index = state.keys.pii.blind_index(&email);
     let password_hash = hash_password(password.into_secret()).await?;
@@ -170,14 +170,16 @@ async fn reseal_if_stale(state: &AppState, row: user::Model) -> AppResult<user::
     let plain = reveal(state, &row)?;
     let mut sealed: user::ActiveModel = row.clone().into();
     seal(state, &mut sealed, plain.id, &plain.email, &plain.name)?;
+    let work = UnitOfWork::begin(state).await?;
     user::Entity::update_many()
         .set(sealed)
         .filter(user::Column::Id.eq(row.id))
         .filter(user::Column::PiiKeyId.eq(row.pii_key_id))
         .filter(user::Column::EmailCiphertext.eq(row.email_ciphertext.clone()))
         .filter(user::Column::NameCiphertext.eq(row.name_ciphertext.clone()))
-        .exec(&state.db)
+        .exec(work.txn())
         .await?;
+    work.commit(state).await?;
     // Whether this write or a concurrent one won, the stored row is the current one.
     load(state, row.id).await
 }
@@ -190,13 +192,14 @@ async fn rehash_if_weak(state: &AppState, row: &user::Model, password: &str) -> 
         return Ok(());
     }
     let password_hash = hash_password(SecretString::from(password.to_owned())).await?;
+    let work = UnitOfWork::begin(state).await?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
         .filter(user::Column::Id.eq(row.id))
         .filter(user::Column::PasswordHash.eq(row.password_hash.clone()))
-        .exec(&state.db)
+        .exec(work.txn())
         .await?;
-    Ok(())
+    work.commit(state).await
 }
 
 fn email_taken() -> AppError {
@@ -235,7 +238,7 @@ pub async fn login(
     }
     // The attempt is taken before the password is checked, so a burst is evaluated at most
     // as often as the limits allow; a failure keeps its place, a success gives it back.
-    let attempts = throttle::attempt(&state.db, &subjects, now()).await?;
+    let attempts = throttle::attempt(state, &subjects, now()).await?;
 
     let row = match &email {
         Some(email) => find_by_blind_index(state, &pii.blind_index(email)).await?,
@@ -246,9 +249,9 @@ pub async fn login(
     let Some(row) = row.filter(|_| verified) else {
         return Err(AppError::Unauthenticated);
     };
-    throttle::clear(&state.db, &subjects[0]).await?;
+    throttle::clear(state, &subjects[0]).await?;
     // The email's attempts were just cleared; the address's place goes back.
-    throttle::refund(&state.db, attempts.into_iter().skip(1)).await?;
+    throttle::refund(state, attempts.into_iter().skip(1)).await?;
     let row = reseal_if_stale(state, row).await?;
     rehash_if_weak(state, &row, password).await?;
     let work = UnitOfWork::begin(state).await?;
@@ -313,7 +316,7 @@ pub async fn change_password(
         )
     })?;
     let subject = Subject::password_changes(&state.keys.pii, actor.user_id);
-    let attempt = throttle::attempt(&state.db, &[subject], now()).await?;
+    let attempt = throttle::attempt(state, &[subject], now()).await?;
     let row = load(state, actor.user_id).await?;
     let current_ok = verify_password(
         SecretString::from(current.to_owned()),
@@ -326,7 +329,7 @@ pub async fn change_password(
             "the current password is wrong",
         ));
     }
-    throttle::refund(&state.db, attempt).await?;
+    throttle::refund(state, attempt).await?;
     let password_hash = hash_password(new.into_secret()).await?;
     let mut work = UnitOfWork::begin(state).await?;
     // The authoritative write: the caller just proved the current password. The writes that

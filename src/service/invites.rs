@@ -244,10 +244,10 @@ pub enum Redeem<'a> {
 pub async fn join(state: &AppState, actor: &Actor, redeem: Redeem<'_>) -> AppResult<Uuid> {
     actor.ensure_may_write()?;
     let guesses = [Subject::invite_guesses(&state.keys.pii, actor.user_id)];
-    let attempts = throttle::attempt(&state.db, &guesses, now()).await?;
+    let attempts = throttle::attempt(state, &guesses, now()).await?;
     let joined = redeem_invite(state, actor, redeem).await;
     if !matches!(joined, Err(AppError::NotFound { .. })) {
-        throttle::refund(&state.db, attempts).await?;
+        throttle::refund(state, attempts).await?;
     }
     joined
 }

@@ -10,7 +10,10 @@
 //!
 //! An attempt is taken *before* the guarded work runs and holds its place while the work runs.
 //! What happens after depends on the outcome: a failure keeps its place (it is the failure
-//! record), a success gives it back ([`refund`]) or forgets the subject ([`clear`]).
+//! record), a success gives it back ([`refund`]) or forgets the subject ([`clear`]). Each of
+//! these is a unit of work of its own, committed before the guarded work goes on: on SQLite it
+//! queues for the writer with every other change, instead of polling SQLite's lock from another
+//! connection (a login during a stream of writes waited seconds that way).
 //!
 //! Fixed windows let a client spend two windows' worth around a boundary; the limits are set
 //! with that in mind.
@@ -28,6 +31,8 @@ use uuid::Uuid;
 use crate::{
     auth::pii::PiiCipher,
     error::{AppError, AppResult},
+    service::unit_of_work::UnitOfWork,
+    state::AppState,
 };
 
 /// The window of the login and guessing limits.
@@ -114,45 +119,41 @@ pub struct Attempt {
 /// Gives the places back (the attempts succeeded and should not count), except in windows
 /// already replaced by newer ones.
 pub async fn refund(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     attempts: impl IntoIterator<Item = Attempt>,
 ) -> AppResult<()> {
+    let work = UnitOfWork::begin(state).await?;
     for attempt in attempts {
         throttle_counter::Entity::update_many()
             .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
             .filter(Column::Subject.eq(attempt.hash.to_vec()))
             .filter(Column::WindowStartedMs.eq(attempt.window_started_ms))
             .filter(Column::Attempts.gt(0))
-            .exec(db)
+            .exec(work.txn())
             .await?;
     }
-    Ok(())
+    work.commit(state).await
 }
 
 /// Takes one attempt from every subject, or none: RATE_LIMITED (with the seconds until the full
-/// subject's window ends) when any of them has no room left.
+/// subject's window ends) when any of them has no room left. A change of its own, committed
+/// before the guarded work runs.
 pub async fn attempt(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     subjects: &[Subject],
     at: DateTime<Utc>,
 ) -> AppResult<Vec<Attempt>> {
+    let work = UnitOfWork::begin(state).await?;
     let mut taken = Vec::with_capacity(subjects.len());
     for subject in subjects {
-        let failure = match take(db, subject, at).await {
-            Ok(Some(attempt)) => {
-                taken.push(attempt);
-                continue;
-            }
-            Ok(None) => None,
-            Err(error) => Some(error),
-        };
-        // The request will not run: its places in the other subjects go back.
-        refund(db, taken).await?;
-        return Err(match failure {
-            Some(error) => error,
-            None => rate_limited(db, subject, at).await?,
-        });
+        match take(work.txn(), subject, at).await? {
+            Some(attempt) => taken.push(attempt),
+            // The request will not run: the unit of work, dropped uncommitted, gives its places
+            // in the other subjects back.
+            None => return Err(rate_limited(work.txn(), subject, at).await?),
+        }
     }
+    work.commit(state).await?;
     Ok(taken)
 }
 
@@ -223,11 +224,12 @@ async fn rate_limited(
 }
 
 /// Forgets a subject's attempts (after a successful login for that email).
-pub async fn clear(db: &impl ConnectionTrait, subject: &Subject) -> AppResult<()> {
+pub async fn clear(state: &AppState, subject: &Subject) -> AppResult<()> {
+    let work = UnitOfWork::begin(state).await?;
     throttle_counter::Entity::delete_by_id(subject.hash.to_vec())
-        .exec(db)
+        .exec(work.txn())
         .await?;
-    Ok(())
+    work.commit(state).await
 }
 
 /// Deletes the counters whose window began before `cutoff` (every window is at most an hour
