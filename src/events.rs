@@ -168,6 +168,13 @@ impl EventBus {
         Ok(())
     }
 
+    /// After this instance committed a change: [`Self::deliver`]s its events and counts them
+    /// as published.
+    pub fn committed(&self, events: &[Event]) {
+        self.deliver(events);
+        metrics::counter!("tally_events_published_total").increment(events.len() as u64);
+    }
+
     /// After commit: applies the events to this instance and tells its subscribers.
     pub fn deliver(&self, events: &[Event]) {
         for event in events {

@@ -81,9 +81,11 @@ struct Group {
     members: Vec<Member>,
 }
 
+/// A unit released into the group: its events, and where it waits to hear that the group
+/// committed. Dropped unanswered, it tells the unit the group failed.
 struct Member {
     events: Vec<Event>,
-    answer: oneshot::Sender<Result<(), ()>>,
+    answer: oneshot::Sender<()>,
 }
 
 impl Drop for Shared {
@@ -189,12 +191,7 @@ impl Shared {
                 ?error,
                 "SQLite lost a group's transaction; failing its units"
             );
-            if let Some(group) = state.group.take() {
-                for member in group.members {
-                    let _ = member.answer.send(Err(()));
-                }
-            }
-            self.replace_connection(state).await;
+            self.fail(state).await;
         }
     }
 
@@ -215,27 +212,24 @@ impl Shared {
                 metrics::counter!("tally_sqlite_grouped_units_total")
                     .increment(members.len() as u64);
                 for member in members {
-                    self.events.deliver(&member.events);
-                    metrics::counter!("tally_events_published_total")
-                        .increment(member.events.len() as u64);
+                    self.events.committed(&member.events);
                     // A unit whose request was dropped meanwhile hears nothing: not an error.
-                    let _ = member.answer.send(Ok(()));
+                    let _ = member.answer.send(());
                 }
             }
             Err(error) => {
                 tracing::error!(?error, units = members.len(), "SQLite group commit failed");
-                for member in members {
-                    let _ = member.answer.send(Err(()));
-                }
-                self.replace_connection(state).await;
+                drop(members);
+                self.fail(state).await;
             }
         }
     }
 
-    /// A fresh writer connection: the old one's count of open transactions is not to be
-    /// trusted after its transaction was lost. Closing it rolls back whatever SQLite still
-    /// holds open.
-    async fn replace_connection(&self, state: &mut State) {
+    /// Fails the units of the group that was lost (their senders dropped unanswered) and
+    /// replaces the connection: the old one's count of open transactions is not to be trusted
+    /// after its transaction was lost. Closing it rolls back whatever SQLite still holds open.
+    async fn fail(&self, state: &mut State) {
+        state.group = None;
         match db::connect_writer(&self.url, &self.statements).await {
             Ok(connection) => {
                 let old = std::mem::replace(&mut state.connection, connection);
@@ -307,13 +301,12 @@ impl Turn {
         group.members.push(Member { events, answer });
         hold.released = true;
         drop(hold);
-        match heard.await {
-            Ok(Ok(())) => Ok(()),
-            // The cause is logged once, by the committer.
-            Ok(Err(())) | Err(_) => Err(AppError::internal(anyhow::anyhow!(
+        // The cause of a failure is logged once, by the committer.
+        heard.await.map_err(|_| {
+            AppError::internal(anyhow::anyhow!(
                 "the SQLite group commit this change was in failed"
-            ))),
-        }
+            ))
+        })
     }
 }
 
@@ -357,6 +350,13 @@ mod tests {
             .unwrap();
     }
 
+    /// A unit that wrote `x` and still holds the turn.
+    async fn holding_after(writer: &SqliteWriter, x: &str) -> Turn {
+        let turn = writer.begin().await.unwrap().unwrap();
+        insert(&turn, x).await;
+        turn
+    }
+
     async fn rows(reader: &DatabaseConnection) -> Vec<String> {
         let rows = reader
             .query_all_raw(Statement::from_string(
@@ -378,27 +378,24 @@ mod tests {
             .unwrap()
     }
 
-    /// Lets a spawned unit reach the turn's queue.
+    /// Lets a spawned unit reach the turn's queue: units spawned with a settle between them
+    /// queue in that order.
     async fn settle() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     /// A unit that writes `x` and commits; what its commit answered.
     fn unit(writer: &SqliteWriter, x: &'static str) -> tokio::task::JoinHandle<AppResult<()>> {
         let writer = writer.clone();
-        tokio::spawn(async move {
-            let turn = writer.begin().await?.unwrap();
-            insert(&turn, x).await;
-            turn.commit(Vec::new()).await
-        })
+        tokio::spawn(async move { holding_after(&writer, x).await.commit(Vec::new()).await })
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn units_queued_behind_one_commit_together_and_are_answered_after_it() {
         let (writer, reader) = writer().await;
-        let first = writer.begin().await.unwrap().unwrap();
-        insert(&first, "a").await;
+        let first = holding_after(&writer, "a").await;
         let (b, c) = (unit(&writer, "b"), unit(&writer, "c"));
+        settle().await;
         let last = {
             let writer = writer.clone();
             tokio::spawn(async move { writer.begin().await.unwrap().unwrap() })
@@ -421,16 +418,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_unit_is_rolled_back_alone() {
         let (writer, reader) = writer().await;
-        let first = writer.begin().await.unwrap().unwrap();
-        insert(&first, "a").await;
+        let first = holding_after(&writer, "a").await;
         let failing = {
             let writer = writer.clone();
-            tokio::spawn(async move {
-                let turn = writer.begin().await.unwrap().unwrap();
-                insert(&turn, "b").await;
-                // Ends without committing: rolled back to its savepoint.
-            })
+            // Ends without committing: rolled back to its savepoint.
+            tokio::spawn(async move { drop(holding_after(&writer, "b").await) })
         };
+        settle().await;
         let c = unit(&writer, "c");
         settle().await;
         let first = tokio::spawn(first.commit(Vec::new()));
@@ -452,9 +446,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lost_group_fails_its_units_and_the_next_unit_starts_afresh() {
         let (writer, reader) = writer().await;
-        let first = writer.begin().await.unwrap().unwrap();
-        insert(&first, "a").await;
+        let first = holding_after(&writer, "a").await;
         let loser = unit_losing_the_group(&writer);
+        settle().await;
         // Queued after the loser and before the committer: it finds the group gone before it
         // writes, and must neither commit on its own nor be failed with the lost group.
         let c = unit(&writer, "c");
@@ -475,8 +469,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_group_lost_just_before_its_commit_fails_its_units() {
         let (writer, reader) = writer().await;
-        let first = writer.begin().await.unwrap().unwrap();
-        insert(&first, "a").await;
+        let first = holding_after(&writer, "a").await;
         let loser = unit_losing_the_group(&writer);
         settle().await;
         // The committer comes right after the loser: its marker is gone.

@@ -91,9 +91,7 @@ impl UnitOfWork {
             Txn::Own(txn) => {
                 state.events.stage(&txn, &self.events).await?;
                 txn.commit().await?;
-                state.events.deliver(&self.events);
-                metrics::counter!("tally_events_published_total")
-                    .increment(self.events.len() as u64);
+                state.events.committed(&self.events);
                 Ok(())
             }
             // The committer delivers the events, in commit order, once the group committed.
