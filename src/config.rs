@@ -131,7 +131,7 @@ impl Config {
             PathBuf::from(var("TALLY_DATA_DIR").unwrap_or_else(|| "./tally-data".into()));
         let database_url = match var("DATABASE_URL") {
             Some(url)
-                if url.starts_with("sqlite:")
+                if crate::db::is_sqlite(&url)
                     || url.starts_with("postgres://")
                     || url.starts_with("postgresql://") =>
             {

@@ -249,9 +249,8 @@ pub async fn login(
     let Some(row) = row.filter(|_| verified) else {
         return Err(AppError::Unauthenticated);
     };
-    throttle::clear(state, &subjects[0]).await?;
-    // The email's attempts were just cleared; the address's place goes back.
-    throttle::refund(state, attempts.into_iter().skip(1)).await?;
+    // The email's attempts are cleared; the address's place goes back.
+    throttle::clear(state, &subjects[0], attempts.into_iter().skip(1)).await?;
     let row = reseal_if_stale(state, row).await?;
     rehash_if_weak(state, &row, password).await?;
     let work = UnitOfWork::begin(state).await?;

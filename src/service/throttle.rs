@@ -123,16 +123,24 @@ pub async fn refund(
     attempts: impl IntoIterator<Item = Attempt>,
 ) -> AppResult<()> {
     let work = UnitOfWork::begin(state).await?;
+    give_back(work.txn(), attempts).await?;
+    work.commit(state).await
+}
+
+async fn give_back(
+    db: &impl ConnectionTrait,
+    attempts: impl IntoIterator<Item = Attempt>,
+) -> AppResult<()> {
     for attempt in attempts {
         throttle_counter::Entity::update_many()
             .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
             .filter(Column::Subject.eq(attempt.hash.to_vec()))
             .filter(Column::WindowStartedMs.eq(attempt.window_started_ms))
             .filter(Column::Attempts.gt(0))
-            .exec(work.txn())
+            .exec(db)
             .await?;
     }
-    work.commit(state).await
+    Ok(())
 }
 
 /// Takes one attempt from every subject, or none: RATE_LIMITED (with the seconds until the full
@@ -223,12 +231,18 @@ async fn rate_limited(
     Ok(AppError::RateLimited { retry_after_secs })
 }
 
-/// Forgets a subject's attempts (after a successful login for that email).
-pub async fn clear(state: &AppState, subject: &Subject) -> AppResult<()> {
+/// Forgets a subject's attempts and gives the places in `others` back, in one change (after a
+/// successful login: the email's failures are forgotten, the address's place is returned).
+pub async fn clear(
+    state: &AppState,
+    subject: &Subject,
+    others: impl IntoIterator<Item = Attempt>,
+) -> AppResult<()> {
     let work = UnitOfWork::begin(state).await?;
     throttle_counter::Entity::delete_by_id(subject.hash.to_vec())
         .exec(work.txn())
         .await?;
+    give_back(work.txn(), others).await?;
     work.commit(state).await
 }
 
