@@ -53,7 +53,7 @@ const MARKER: &str = "tally_group";
 
 /// This instance's writer: for SQLite, its own connection with group commit; nothing for
 /// PostgreSQL, where units of work take any pooled connection and row locks order them.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct SqliteWriter(Option<Arc<Shared>>);
 
 struct Shared {
