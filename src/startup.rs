@@ -82,8 +82,7 @@ impl Application {
             rate_limits,
             stopping: stopping_rx,
         };
-        let schema = graphql::build_schema(state.clone());
-        let router = http::router(state.clone(), schema);
+        let router = http::router(state.clone(), graphql::gateway::Gateway::new(state.clone()));
         Ok(Self {
             listener,
             metrics,

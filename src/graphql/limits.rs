@@ -5,8 +5,10 @@
 //!   thousand levels deep overflows its stack and aborts the whole process, before any depth
 //!   limit (which counts selections only, after parsing) can look at it. [`check_nesting`] scans
 //!   the text once, iteratively, and refuses any document whose brackets of any kind (`{`, `[`,
-//!   `(`) nest deeper than [`MAX_NESTING`]. Fragment spreads cannot nest in the text; their
-//!   chains are bounded by async-graphql's recursive-depth check (32) right after parsing.
+//!   `(`) nest deeper than [`MAX_NESTING`]. Fragment spreads cannot nest in the text: a
+//!   fragment may spread another, which spreads another, in a chain as long as the document
+//!   (or in a cycle). [`check_fragment_chains`] bounds them right after parsing, before any
+//!   walk below that follows spreads.
 //! - **Single-use fields**, checked on the parsed document: the fields that run argon2 or guess
 //!   at a secret ([`SINGLE_USE_FIELDS`]) may appear once in a mutation, so one request cannot
 //!   multiply them with aliases (600 `register` aliases once cost 600 hashes).
@@ -23,11 +25,15 @@
 use async_graphql::parser::types::{
     BaseType, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Deepest bracket nesting a document may have. Real documents (GraphiQL's introspection query
 /// included) stay below 20; the parser's stack lasts for well over a thousand.
 pub const MAX_NESTING: usize = 64;
+
+/// Longest chain of fragments spreading fragments. async-graphql bounds the same chains by 32,
+/// but only after the checks here, which follow spreads too.
+pub const MAX_FRAGMENT_CHAIN: usize = 32;
 
 /// Deepest selection nesting accepted for data; real client documents stay well below it.
 pub const MAX_DEPTH: usize = 12;
@@ -53,6 +59,7 @@ pub const SINGLE_USE_FIELDS: [&str; 5] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocumentError {
     TooDeep,
+    FragmentChain,
     UnknownVariableType(String),
     NestedTooDeep,
     RepeatedSingleUseField(String),
@@ -65,6 +72,10 @@ impl DocumentError {
             Self::TooDeep => {
                 format!("the document nests brackets more than {MAX_NESTING} levels deep")
             }
+            Self::FragmentChain => format!(
+                "fragments spread each other in a cycle or in a chain longer than \
+                 {MAX_FRAGMENT_CHAIN}"
+            ),
             Self::UnknownVariableType(name) => {
                 format!("variables cannot have the type `{name}`: the schema has no such type")
             }
@@ -153,6 +164,67 @@ fn skip_string(bytes: &[u8], mut i: usize) -> usize {
         }
     }
     i
+}
+
+/// Refuses a document whose fragments spread each other in a cycle or in a chain longer than
+/// [`MAX_FRAGMENT_CHAIN`]. Each fragment's chain is measured once, so many spreads of one
+/// fragment cost one walk; the recursion follows one chain at a time and stops at the bound.
+pub fn check_fragment_chains(document: &ExecutableDocument) -> Result<(), DocumentError> {
+    let mut lengths = HashMap::new();
+    for name in document.fragments.keys() {
+        chain_length(document, name.as_str(), &mut lengths, 1)?;
+    }
+    Ok(())
+}
+
+/// The longest chain of spreads from fragment `name` (1: it spreads none), `depth` being its
+/// place in the chain being followed. A cycle is a chain without end: it meets the bound.
+fn chain_length<'a>(
+    document: &'a ExecutableDocument,
+    name: &'a str,
+    lengths: &mut HashMap<&'a str, usize>,
+    depth: usize,
+) -> Result<usize, DocumentError> {
+    if let Some(&length) = lengths.get(name) {
+        return Ok(length);
+    }
+    if depth > MAX_FRAGMENT_CHAIN {
+        return Err(DocumentError::FragmentChain);
+    }
+    // A spread of an unknown fragment is validation's to report.
+    let Some(fragment) = document.fragments.get(name) else {
+        return Ok(0);
+    };
+    let mut longest = 0;
+    for spread in spreads(&fragment.node.selection_set.node) {
+        longest = longest.max(chain_length(document, spread, lengths, depth + 1)?);
+    }
+    if longest + depth > MAX_FRAGMENT_CHAIN {
+        return Err(DocumentError::FragmentChain);
+    }
+    lengths.insert(name, longest + 1);
+    Ok(longest + 1)
+}
+
+/// The names of the fragments spread anywhere in `selections`, nested fields included
+/// (iteratively: the nesting is bounded, but need not be trusted here).
+fn spreads(selections: &SelectionSet) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut pending = vec![selections];
+    while let Some(set) = pending.pop() {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => pending.push(&field.node.selection_set.node),
+                Selection::InlineFragment(fragment) => {
+                    pending.push(&fragment.node.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => {
+                    names.push(spread.node.fragment_name.node.as_str());
+                }
+            }
+        }
+    }
+    names
 }
 
 /// Refuses a document in which any mutation selects more than one of [`SINGLE_USE_FIELDS`]
@@ -422,6 +494,42 @@ mod tests {
             open.repeat(depth),
             close.repeat(depth)
         )
+    }
+
+    /// `{ ...F0 }` where fragment Fi spreads F(i+1) `width` times, and F(length-1) spreads none.
+    fn fragment_chain(length: usize, width: usize) -> ExecutableDocument {
+        let mut text = String::from("{ ...F0 }\n");
+        for i in 0..length - 1 {
+            let spread = format!(" ...F{}", i + 1);
+            text += &format!("fragment F{i} on Query {{{} }}\n", spread.repeat(width));
+        }
+        text += &format!("fragment F{} on Query {{ __typename }}", length - 1);
+        async_graphql::parser::parse_query(text).unwrap()
+    }
+
+    #[test]
+    fn fragment_chains_are_bounded_and_cycles_refused() {
+        assert_eq!(
+            check_fragment_chains(&fragment_chain(MAX_FRAGMENT_CHAIN, 1)),
+            Ok(())
+        );
+        // Spread many times, a fragment is still measured once.
+        assert_eq!(
+            check_fragment_chains(&fragment_chain(MAX_FRAGMENT_CHAIN, 20)),
+            Ok(())
+        );
+        for length in [MAX_FRAGMENT_CHAIN + 1, 100_000] {
+            assert_eq!(
+                check_fragment_chains(&fragment_chain(length, 1)),
+                Err(DocumentError::FragmentChain),
+                "{length}"
+            );
+        }
+        let cycle = "{ ...A } fragment A on Query { me { ...B } } fragment B on Query { ...A }";
+        assert_eq!(
+            check_fragment_chains(&async_graphql::parser::parse_query(cycle).unwrap()),
+            Err(DocumentError::FragmentChain)
+        );
     }
 
     #[test]

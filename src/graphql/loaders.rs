@@ -3,9 +3,10 @@
 //! remembered for the rest of the request. Listing a book's members with their users is thus a
 //! fixed number of statements, however many members there are.
 //!
-//! A fresh [`Loaders`] is attached to every execution by [`PerRequestLoaders`], a schema
-//! extension (so HTTP and WebSocket requests alike get one, and each event of a subscription
-//! its own): a cache shared across requests would serve one request another's stale rows.
+//! A fresh [`Loaders`] is attached to every query and mutation by the
+//! [`Gateway`](crate::graphql::gateway::Gateway) (so HTTP and WebSocket requests alike get one),
+//! and to each event of a subscription by [`PerRequestLoaders`], a schema extension: a cache
+//! shared across requests would serve one request another's stale rows.
 //!
 //! Loaders do not authorize: they are reached only from objects the caller was already allowed
 //! to see (a `Book` exists in the response only after its access check).
@@ -142,7 +143,7 @@ pub struct Batcher {
 /// task starts when the executor next picks it, after the resolver that spawned it yields, and
 /// by then the sibling resolvers polled in the same pass (a list's items are resolved together)
 /// have queued their keys. A roster with its users was three such waits, most of its latency.
-fn new_loaders(state: AppState) -> Loaders {
+pub fn new_loaders(state: AppState) -> Loaders {
     DataLoader::with_cache(
         Batcher { state },
         crate::telemetry::spawn_in_current_span,
@@ -324,7 +325,8 @@ impl Loader<MirrorsKey> for Batcher {
     }
 }
 
-/// Schema extension giving every request its own [`Loaders`].
+/// Schema extension giving every execution its own [`Loaders`]: the subscriptions' schema
+/// has it (see [`crate::graphql::gateway`]).
 pub struct PerRequestLoaders(pub AppState);
 
 impl ExtensionFactory for PerRequestLoaders {

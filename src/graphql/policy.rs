@@ -1,11 +1,12 @@
 //! The checks every GraphQL operation passes before it is validated or run, whichever transport
-//! brought it (a POST, or one operation of a WebSocket), because they live in a schema
-//! extension rather than in a handler:
+//! brought it (a POST, or one operation of a WebSocket): [`admit`], which the
+//! [`Gateway`](crate::graphql::gateway::Gateway) runs on every request before the schema sees it.
 //!
 //! 0. the general request rate limit ([`crate::service::rate_limit`]), per client address and
 //!    per user, before the document is even parsed;
 //! 1. the document's bracket nesting is bounded *before* the recursive parser sees it;
-//! 2. every variable's type exists (async-graphql's validation panics on `[Unknown]`);
+//! 2. fragments spread each other neither in a cycle nor in a long chain; every variable's
+//!    type exists (async-graphql's validation panics on `[Unknown]`);
 //!    selections nest at most [`limits::MAX_DEPTH`] deep (introspection has its own bound), a
 //!    field has at most [`limits::MAX_ALIASES_PER_FIELD`] aliases in one selection set, and
 //!    a mutation names at most one of the fields that hash a password or guess a secret;
@@ -14,21 +15,24 @@
 //! 4. a READ-scoped access token cannot run a mutation.
 //!
 //! Each refusal is an ordinary GraphQL error with a stable code, decided before any resolver or
-//! database statement runs.
+//! database statement runs. The document parsed here is the one the schema runs (it stays in
+//! the request), so it is parsed once.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    any::{Any, TypeId},
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::{
-    ErrorExtensions, Request, ServerError, ServerResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-    },
-    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
+    Data, ErrorExtensions, Request, ServerError,
+    parser::types::{DocumentOperations, ExecutableDocument, OperationType, TypeSystemDefinition},
 };
 
 use crate::{
     error::AppError,
     graphql::{
+        TallySchema,
         accounts::ClientAddress,
         limits::{self, DocumentError},
     },
@@ -36,92 +40,83 @@ use crate::{
     state::AppState,
 };
 
-/// Installs [`PolicyCheck`] on every request.
-pub struct RequestPolicy;
-
-impl ExtensionFactory for RequestPolicy {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PolicyCheck::default())
+/// Checks `request` (whose socket's data is `session`, if it came over a WebSocket) against the
+/// policy, and leaves its parsed document in it: the type of the operation it selects, or the
+/// error refusing it. `state` is `None` only where nothing is throttled (fuzzing); `types` are
+/// the names a variable's type may have ([`type_names`]).
+pub fn admit(
+    state: Option<&AppState>,
+    types: &HashSet<String>,
+    request: &mut Request,
+    session: Option<&Data>,
+) -> Result<OperationType, ServerError> {
+    // HTTP puts these in the request, a WebSocket in the socket's data.
+    let actor = find::<Actor>(&request.data, session).copied();
+    let address = find::<ClientAddress>(&request.data, session).map(|ClientAddress(ip)| *ip);
+    let slot = find::<OperationName>(&request.data, session).cloned();
+    if let (Some(state), Some(address)) = (state, address) {
+        let user = actor.map(|actor| actor.user_id);
+        state.rate_limits.operation(address, user).map_err(refuse)?;
     }
+    limits::check_nesting(&request.query).map_err(refuse_document)?;
+    let requested = request.operation_name.clone();
+    let document = request.parsed_query()?;
+    limits::check_fragment_chains(document).map_err(refuse_document)?;
+    limits::check_variable_types(document, |name| types.contains(name)).map_err(refuse_document)?;
+    limits::check_depth(document).map_err(refuse_document)?;
+    limits::check_aliases(document).map_err(refuse_document)?;
+    limits::check_single_use_fields(document).map_err(refuse_document)?;
+    if let Some(slot) = slot {
+        slot.set(selected_name(document, requested.clone()));
+    }
+    if let Some(actor) = actor {
+        // A socket's credential is checked as of each operation, not of its handshake.
+        if let Some(state) = state {
+            access_tokens::ensure_current(state, &actor).map_err(refuse)?;
+        }
+        if !actor.may_write() && selects(document, requested.as_deref(), OperationType::Mutation) {
+            return Err(refuse(AppError::Forbidden));
+        }
+    }
+    let ty = if selects(document, requested.as_deref(), OperationType::Subscription) {
+        OperationType::Subscription
+    } else if selects(document, requested.as_deref(), OperationType::Mutation) {
+        OperationType::Mutation
+    } else {
+        OperationType::Query
+    };
+    Ok(ty)
 }
 
-/// One request's policy check; it remembers the operation name the request selects, which the
-/// parse hook needs and does not receive.
-#[derive(Default)]
-struct PolicyCheck {
-    operation_name: Mutex<Option<String>>,
+/// The value of type `T` in the request's data, or else in its socket's.
+fn find<'a, T: Any>(request: &'a Data, session: Option<&'a Data>) -> Option<&'a T> {
+    let key = TypeId::of::<T>();
+    request
+        .get(&key)
+        .or_else(|| session.and_then(|data| data.get(&key)))
+        .and_then(|value| value.downcast_ref::<T>())
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for PolicyCheck {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        if let Ok(mut name) = self.operation_name.lock() {
-            name.clone_from(&request.operation_name);
-        }
-        next.run(ctx, request).await
+/// Every type `schema` defines, and the built-in scalars: what a variable may be declared as.
+pub fn type_names(schema: &TallySchema) -> HashSet<String> {
+    let mut names: HashSet<String> = ["String", "Int", "Float", "Boolean", "ID"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    // The schema's own SDL always parses; were it not to, variables of its types would be
+    // refused as unknown, which every test of an operation with variables would show.
+    if let Ok(document) = async_graphql::parser::parse_schema(schema.sdl()) {
+        names.extend(
+            document
+                .definitions
+                .iter()
+                .filter_map(|definition| match definition {
+                    TypeSystemDefinition::Type(ty) => Some(ty.node.name.node.to_string()),
+                    _ => None,
+                }),
+        );
     }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        // Here rather than in `prepare_request`, where the request's own data (the client
-        // address and actor over HTTP) is not visible yet; still before the document is parsed.
-        if let (Some(state), Some(ClientAddress(address))) =
-            (ctx.data_opt::<AppState>(), ctx.data_opt::<ClientAddress>())
-        {
-            let user = ctx.data_opt::<Actor>().map(|actor| actor.user_id);
-            state
-                .rate_limits
-                .operation(*address, user)
-                .map_err(refuse)?;
-        }
-        limits::check_nesting(query).map_err(refuse_document)?;
-        let document = next.run(ctx, query, variables).await?;
-        let registry = &ctx.schema_env.registry;
-        limits::check_variable_types(&document, |name| registry.types.contains_key(name))
-            .map_err(refuse_document)?;
-        limits::check_depth(&document).map_err(refuse_document)?;
-        limits::check_aliases(&document).map_err(refuse_document)?;
-        limits::check_single_use_fields(&document).map_err(refuse_document)?;
-        if let Some(slot) = ctx.data_opt::<OperationName>() {
-            let requested = self
-                .operation_name
-                .lock()
-                .ok()
-                .and_then(|name| name.clone());
-            slot.set(selected_name(&document, requested));
-        }
-        if let Some(actor) = ctx.data_opt::<Actor>() {
-            // A socket's credential is checked as of each operation, not of its handshake.
-            if let Some(state) = ctx.data_opt::<AppState>() {
-                access_tokens::ensure_current(state, actor).map_err(refuse)?;
-            }
-            let operation_name = self
-                .operation_name
-                .lock()
-                .ok()
-                .and_then(|name| name.clone());
-            if !actor.may_write()
-                && selects(
-                    &document,
-                    operation_name.as_deref(),
-                    OperationType::Mutation,
-                )
-            {
-                return Err(refuse(AppError::Forbidden));
-            }
-        }
-        Ok(document)
-    }
+    names
 }
 
 fn refuse_document(error: DocumentError) -> ServerError {

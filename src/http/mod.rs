@@ -15,6 +15,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use async_graphql::Executor;
 use async_graphql_axum::GraphQLResponse;
 use axum::{
     Router,
@@ -36,7 +37,7 @@ use tower_http::{
 
 use crate::{
     error::{AppError, ErrorCode},
-    graphql::{TallySchema, accounts::ClientAddress, policy},
+    graphql::{accounts::ClientAddress, gateway::Gateway, policy},
     observability,
     service::{Actor, access_tokens},
     state::AppState,
@@ -59,14 +60,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 struct HttpState {
     app: AppState,
-    schema: TallySchema,
+    gateway: Gateway,
 }
 
-/// Builds the router serving `schema`.
-pub fn router(app: AppState, schema: TallySchema) -> Router {
+/// Builds the router serving GraphQL through `gateway`.
+pub fn router(app: AppState, gateway: Gateway) -> Router {
     let cors = cors(&app.config.cors_origins);
     let introspection = app.config.introspection;
-    let state = HttpState { app, schema };
+    let state = HttpState { app, gateway };
     Router::new()
         .route("/graphql", get(get_graphql).post(graphql))
         .route("/graphql/ws", get(websocket::upgrade))
@@ -254,7 +255,7 @@ async fn run(
             if let Some(actor) = actor {
                 request = request.data(actor);
             }
-            state.schema.execute(request).await
+            state.gateway.execute(request).await
         }
         Err(error) => async_graphql::Response::from_errors(vec![policy::refuse(error)]),
     };

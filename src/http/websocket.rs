@@ -1,7 +1,7 @@
 //! `/graphql/ws`: GraphQL over WebSocket (`graphql-transport-ws`, and the legacy `graphql-ws`).
 //!
 //! A socket gets what a POST gets: the client address (trusted proxies resolved) for every
-//! throttle, the same schema extensions (document limits, a READ token's refusal of mutations,
+//! throttle, the same policy (document limits, a READ token's refusal of mutations,
 //! the credential checked as of each operation) and the same error codes. On top of that, a
 //! socket lives long, so this module watches its credential for as long as it is open: when it
 //! expires or is revoked (logout, password change, revoked access token; on any instance), the
@@ -44,7 +44,7 @@ use tracing::Instrument;
 
 use super::{HttpState, MAX_BODY_BYTES, client_address, label_errors};
 use crate::{
-    graphql::{TallySchema, accounts::ClientAddress},
+    graphql::{accounts::ClientAddress, gateway::Gateway},
     service::{Actor, access_tokens, rate_limit::SocketPermit},
     state::AppState,
 };
@@ -286,8 +286,8 @@ async fn serve(
     let mut connection = Data::default();
     connection.insert(ClientAddress(client));
     let output = GraphQLSocket::new(
-        LabelledSchema {
-            schema: state.schema,
+        Labelled {
+            gateway: state.gateway,
             request_id,
         },
         input,
@@ -446,17 +446,17 @@ async fn connection_init(
     Ok((data, Some(actor)))
 }
 
-/// The schema, with every answer's errors given stable codes as over HTTP; an INTERNAL error
+/// The gateway, with every answer's errors given stable codes as over HTTP; an INTERNAL error
 /// names the socket's request id (its handshake's), which its log lines carry.
 #[derive(Clone)]
-struct LabelledSchema {
-    schema: TallySchema,
+struct Labelled {
+    gateway: Gateway,
     request_id: String,
 }
 
-impl Executor for LabelledSchema {
+impl Executor for Labelled {
     async fn execute(&self, request: Request) -> Response {
-        let mut response = self.schema.execute(request).await;
+        let mut response = self.gateway.execute(request).await;
         label_errors(&mut response.errors, &self.request_id);
         response
     }
@@ -467,8 +467,8 @@ impl Executor for LabelledSchema {
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let request_id = self.request_id.clone();
-        self.schema
-            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+        self.gateway
+            .execute_stream(request, session_data)
             .map(move |mut response| {
                 label_errors(&mut response.errors, &request_id);
                 response

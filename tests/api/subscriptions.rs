@@ -306,10 +306,25 @@ async fn slow_socket(app: &TestApp, token: &str) -> Socket {
 async fn a_subscriber_that_reads_nothing_gets_a_resync_instead_of_a_growing_queue() {
     let f = fixture().await;
     let mut socket = slow_socket(&f.app, &f.bob.access_token).await;
-    // Aliases inside the payload make each event large, so the kernel's buffers fill after a
-    // few of them.
-    let fields = "balances { member { id name user { id name email } } paid owed net status } \
-                  settlementSuggestions { balanceVersion optimal transfers { from { id name } to { id name } amount } }";
+    // Aliases inside the payload make each event large (about 75 KB), so the kernel's buffers
+    // fill after a few of them: a socket's send buffer grows to `net.ipv4.tcp_wmem`'s maximum,
+    // 4 MiB on some machines, which 60 events of 7 KB never filled.
+    let aliased = |fields: &[&str]| {
+        (0..16)
+            .flat_map(|i| {
+                fields
+                    .iter()
+                    .map(move |field| format!("{field}{i}: {field}"))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let fields = format!(
+        "balances {{ member {{ {} user {{ {} }} }} paid owed net status }} \
+         settlementSuggestions {{ balanceVersion optimal transfers {{ from {{ id name }} to {{ id name }} amount }} }}",
+        aliased(&["id", "name"]),
+        aliased(&["id", "name", "email"])
+    );
     let query = format!(
         "subscription($book: ID!) {{ balancesChanged(bookId: $book) {{ kind version {} }} }}",
         (0..16)
