@@ -1,5 +1,6 @@
 //! Fuzzes Tally's GraphQL request path without a database: body decoding (JSON and multipart,
-//! as the axum extractor does it), the policy extension's nesting and single-use checks, the
+//! as the axum extractor does it), the gateway's policy (nesting, fragment chains, single-use
+//! fields and the rest), the
 //! parser, the schema's limits and validation, and execution up to the resolvers, which fail
 //! because the schema has no application state.
 //!
@@ -36,7 +37,7 @@ use std::{
 };
 
 use async_graphql::{
-    Request, Response, ServerResult, Value as ConstValue,
+    Executor, Request, Response, ServerResult, Value as ConstValue,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo},
     http::{MultipartOptions, receive_body},
     parser::{
@@ -50,7 +51,7 @@ use entity::enums::TokenScope;
 use libfuzzer_sys::fuzz_target;
 use tally::{
     graphql::{
-        TallySchema,
+        gateway::Gateway,
         limits::{MAX_NESTING, check_nesting},
         schema_builder,
     },
@@ -137,7 +138,7 @@ async fn run(body: Body<'_>, read_only: bool) {
             expires_at: None,
         });
     }
-    let response = schema().execute(request).await;
+    let response = gateway().execute(request).await;
     if verbose() {
         eprintln!(
             "check_nesting: {nesting:?}\nresponse: {}",
@@ -163,11 +164,14 @@ async fn run(body: Body<'_>, read_only: bool) {
     }
 }
 
-/// The schema every input runs on, built once. `schema_builder()` carries every request limit
-/// and the policy extension; [`RecordMutations`] only observes.
-fn schema() -> &'static TallySchema {
-    static SCHEMA: OnceLock<TallySchema> = OnceLock::new();
-    SCHEMA.get_or_init(|| schema_builder().extension(RecordMutations).finish())
+/// The gateway every input runs through, as production's does: the policy, then a schema built
+/// once by `schema_builder()`, with every request limit; [`RecordMutations`] only observes.
+fn gateway() -> &'static Gateway {
+    static GATEWAY: OnceLock<Gateway> = OnceLock::new();
+    GATEWAY.get_or_init(|| {
+        let schema = schema_builder().extension(RecordMutations).finish();
+        Gateway::over(schema.clone(), schema, None)
+    })
 }
 
 /// One current-thread runtime for every input, built once; `block_on` may be called from any
