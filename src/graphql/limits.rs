@@ -7,8 +7,8 @@
 //!   the text once, iteratively, and refuses any document whose brackets of any kind (`{`, `[`,
 //!   `(`) nest deeper than [`MAX_NESTING`]. Fragment spreads cannot nest in the text: a
 //!   fragment may spread another, which spreads another, in a chain as long as the document
-//!   (or in a cycle). [`check_fragment_chains`] bounds them right after parsing, before any
-//!   walk below that follows spreads.
+//!   (or in a cycle), and spread several times each, expand to exponentially many selections.
+//!   [`check_fragments`] bounds both right after parsing, before any walk that follows spreads.
 //! - **Single-use fields**, checked on the parsed document: the fields that run argon2 or guess
 //!   at a secret ([`SINGLE_USE_FIELDS`]) may appear once in a mutation, so one request cannot
 //!   multiply them with aliases (600 `register` aliases once cost 600 hashes).
@@ -34,6 +34,11 @@ pub const MAX_NESTING: usize = 64;
 /// Longest chain of fragments spreading fragments. async-graphql bounds the same chains by 32,
 /// but only after the checks here, which follow spreads too.
 pub const MAX_FRAGMENT_CHAIN: usize = 32;
+/// Most selections an operation may hold with its fragments expanded. Every walk after this
+/// check (async-graphql's recursion bound, validation, complexity, execution) expands each
+/// spread again, so a chain of fragments that each spread the next twice costs 2^length: 24 of
+/// them, a kilobyte of text, took four seconds of CPU. Real documents hold a few hundred.
+pub const MAX_EXPANDED_SELECTIONS: usize = 10_000;
 
 /// Deepest selection nesting accepted for data; real client documents stay well below it.
 pub const MAX_DEPTH: usize = 12;
@@ -60,6 +65,7 @@ pub const SINGLE_USE_FIELDS: [&str; 5] = [
 pub enum DocumentError {
     TooDeep,
     FragmentChain,
+    ExpandsTooFar,
     UnknownVariableType(String),
     NestedTooDeep,
     RepeatedSingleUseField(String),
@@ -75,6 +81,10 @@ impl DocumentError {
             Self::FragmentChain => format!(
                 "fragments spread each other in a cycle or in a chain longer than \
                  {MAX_FRAGMENT_CHAIN}"
+            ),
+            Self::ExpandsTooFar => format!(
+                "the document's fragments expand to more than {MAX_EXPANDED_SELECTIONS} \
+                 selections"
             ),
             Self::UnknownVariableType(name) => {
                 format!("variables cannot have the type `{name}`: the schema has no such type")
@@ -167,51 +177,85 @@ fn skip_string(bytes: &[u8], mut i: usize) -> usize {
 }
 
 /// Refuses a document whose fragments spread each other in a cycle or in a chain longer than
-/// [`MAX_FRAGMENT_CHAIN`]. Each fragment's chain is measured once, so many spreads of one
-/// fragment cost one walk; the recursion follows one chain at a time and stops at the bound.
-pub fn check_fragment_chains(document: &ExecutableDocument) -> Result<(), DocumentError> {
-    let mut lengths = HashMap::new();
+/// [`MAX_FRAGMENT_CHAIN`], or whose operations, fragments expanded, hold more than
+/// [`MAX_EXPANDED_SELECTIONS`] selections. Each fragment is measured once, so many spreads of
+/// one fragment cost one walk; the recursion follows one chain at a time and stops at the bound.
+pub fn check_fragments(document: &ExecutableDocument) -> Result<(), DocumentError> {
+    let mut measured = HashMap::new();
     for name in document.fragments.keys() {
-        chain_length(document, name.as_str(), &mut lengths, 1)?;
+        expansion(document, name.as_str(), &mut measured, 1)?;
+    }
+    for (_, operation) in document.operations.iter() {
+        let (own, spreads) = contents(&operation.node.selection_set.node);
+        let mut selections = own;
+        for spread in spreads {
+            let expanded = expansion(document, spread, &mut measured, 1)?.selections;
+            selections = selections.saturating_add(expanded);
+        }
+        if selections > MAX_EXPANDED_SELECTIONS {
+            return Err(DocumentError::ExpandsTooFar);
+        }
     }
     Ok(())
 }
 
-/// The longest chain of spreads from fragment `name` (1: it spreads none), `depth` being its
-/// place in the chain being followed. A cycle is a chain without end: it meets the bound.
-fn chain_length<'a>(
+/// What spreading one fragment brings: the longest chain of spreads from it (1: it spreads
+/// none), and its selections with every spread in them expanded.
+#[derive(Clone, Copy)]
+struct Expansion {
+    chain: usize,
+    selections: usize,
+}
+
+/// Fragment `name`'s [`Expansion`], `depth` being its place in the chain being followed. A cycle
+/// is a chain without end: it meets the bound.
+fn expansion<'a>(
     document: &'a ExecutableDocument,
     name: &'a str,
-    lengths: &mut HashMap<&'a str, usize>,
+    measured: &mut HashMap<&'a str, Expansion>,
     depth: usize,
-) -> Result<usize, DocumentError> {
-    if let Some(&length) = lengths.get(name) {
-        return Ok(length);
+) -> Result<Expansion, DocumentError> {
+    if let Some(&known) = measured.get(name) {
+        return Ok(known);
     }
     if depth > MAX_FRAGMENT_CHAIN {
         return Err(DocumentError::FragmentChain);
     }
     // A spread of an unknown fragment is validation's to report.
     let Some(fragment) = document.fragments.get(name) else {
-        return Ok(0);
+        return Ok(Expansion {
+            chain: 0,
+            selections: 0,
+        });
     };
-    let mut longest = 0;
-    for spread in spreads(&fragment.node.selection_set.node) {
-        longest = longest.max(chain_length(document, spread, lengths, depth + 1)?);
+    let (own, spreads) = contents(&fragment.node.selection_set.node);
+    let mut this = Expansion {
+        chain: 1,
+        selections: own,
+    };
+    for spread in spreads {
+        let below = expansion(document, spread, measured, depth + 1)?;
+        this.chain = this.chain.max(below.chain + 1);
+        this.selections = this.selections.saturating_add(below.selections);
     }
-    if longest + depth > MAX_FRAGMENT_CHAIN {
+    if this.chain + depth - 1 > MAX_FRAGMENT_CHAIN {
         return Err(DocumentError::FragmentChain);
     }
-    lengths.insert(name, longest + 1);
-    Ok(longest + 1)
+    if this.selections > MAX_EXPANDED_SELECTIONS {
+        return Err(DocumentError::ExpandsTooFar);
+    }
+    measured.insert(name, this);
+    Ok(this)
 }
 
-/// The names of the fragments spread anywhere in `selections`, nested fields included
-/// (iteratively: the nesting is bounded, but need not be trusted here).
-fn spreads(selections: &SelectionSet) -> Vec<&str> {
+/// How many selections `selections` holds, nested ones included, and the names of the
+/// fragments it spreads (iteratively: the nesting is bounded, but need not be trusted here).
+fn contents(selections: &SelectionSet) -> (usize, Vec<&str>) {
+    let mut count = 0;
     let mut names = Vec::new();
     let mut pending = vec![selections];
     while let Some(set) = pending.pop() {
+        count += set.items.len();
         for selection in &set.items {
             match &selection.node {
                 Selection::Field(field) => pending.push(&field.node.selection_set.node),
@@ -224,7 +268,7 @@ fn spreads(selections: &SelectionSet) -> Vec<&str> {
             }
         }
     }
-    names
+    (count, names)
 }
 
 /// Refuses a document in which any mutation selects more than one of [`SINGLE_USE_FIELDS`]
@@ -510,25 +554,37 @@ mod tests {
     #[test]
     fn fragment_chains_are_bounded_and_cycles_refused() {
         assert_eq!(
-            check_fragment_chains(&fragment_chain(MAX_FRAGMENT_CHAIN, 1)),
-            Ok(())
-        );
-        // Spread many times, a fragment is still measured once.
-        assert_eq!(
-            check_fragment_chains(&fragment_chain(MAX_FRAGMENT_CHAIN, 20)),
+            check_fragments(&fragment_chain(MAX_FRAGMENT_CHAIN, 1)),
             Ok(())
         );
         for length in [MAX_FRAGMENT_CHAIN + 1, 100_000] {
             assert_eq!(
-                check_fragment_chains(&fragment_chain(length, 1)),
+                check_fragments(&fragment_chain(length, 1)),
                 Err(DocumentError::FragmentChain),
                 "{length}"
             );
         }
         let cycle = "{ ...A } fragment A on Query { me { ...B } } fragment B on Query { ...A }";
         assert_eq!(
-            check_fragment_chains(&async_graphql::parser::parse_query(cycle).unwrap()),
+            check_fragments(&async_graphql::parser::parse_query(cycle).unwrap()),
             Err(DocumentError::FragmentChain)
+        );
+    }
+
+    #[test]
+    fn fragments_that_multiply_are_refused_by_what_they_expand_to() {
+        // Fragment k of n holds 3 * 2^(n-1-k) - 2 selections expanded; the operation one more.
+        // 12 of them: 6,143 in all, under the bound.
+        assert_eq!(check_fragments(&fragment_chain(12, 2)), Ok(()));
+        // 13: 12,287, over it, however short the text.
+        assert_eq!(
+            check_fragments(&fragment_chain(13, 2)),
+            Err(DocumentError::ExpandsTooFar)
+        );
+        // 20^31 (measured once per fragment, not walked).
+        assert_eq!(
+            check_fragments(&fragment_chain(MAX_FRAGMENT_CHAIN, 20)),
+            Err(DocumentError::ExpandsTooFar)
         );
     }
 

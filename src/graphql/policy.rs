@@ -5,8 +5,8 @@
 //! 0. the general request rate limit ([`crate::service::rate_limit`]), per client address and
 //!    per user, before the document is even parsed;
 //! 1. the document's bracket nesting is bounded *before* the recursive parser sees it;
-//! 2. fragments spread each other neither in a cycle nor in a long chain; every variable's
-//!    type exists (async-graphql's validation panics on `[Unknown]`);
+//! 2. fragments spread each other neither in a cycle nor in a long chain, nor expand to more
+//!    than [`limits::MAX_EXPANDED_SELECTIONS`] selections; every variable's type exists (async-graphql's validation panics on `[Unknown]`);
 //!    selections nest at most [`limits::MAX_DEPTH`] deep (introspection has its own bound), a
 //!    field has at most [`limits::MAX_ALIASES_PER_FIELD`] aliases in one selection set, and
 //!    a mutation names at most one of the fields that hash a password or guess a secret;
@@ -61,7 +61,7 @@ pub fn admit(
     limits::check_nesting(&request.query).map_err(refuse_document)?;
     let requested = request.operation_name.clone();
     let document = request.parsed_query()?;
-    limits::check_fragment_chains(document).map_err(refuse_document)?;
+    limits::check_fragments(document).map_err(refuse_document)?;
     limits::check_variable_types(document, |name| types.contains(name)).map_err(refuse_document)?;
     limits::check_depth(document).map_err(refuse_document)?;
     limits::check_aliases(document).map_err(refuse_document)?;

@@ -76,6 +76,34 @@ async fn assert_alive(app: &TestApp) {
     assert_eq!(response["data"]["__typename"], "Query", "{response}");
 }
 
+/// Fragments that each spread the next twice: a kilobyte of text that expands to 2^24
+/// selections, which every walk of the document (validation, complexity, execution) expanded
+/// again; it took seconds of CPU per request. Refused before any of them runs.
+#[tokio::test]
+async fn fragments_that_multiply_are_refused_before_they_run() {
+    let app = TestApp::spawn().await;
+    let length = 24;
+    let fragments: String = (0..length - 1)
+        .map(|i| {
+            format!(
+                "fragment F{i} on Query {{ ...F{next} ...F{next} }}\n",
+                next = i + 1
+            )
+        })
+        .collect();
+    let query = format!(
+        "{{ ...F0 }}\n{fragments}fragment F{} on Query {{ __typename }}",
+        length - 1
+    );
+    let response = app.gql(&query, json!({})).await;
+    assert_eq!(
+        response["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{response}"
+    );
+    assert!(response["data"].is_null(), "{response}");
+    assert_alive(&app).await;
+}
+
 #[tokio::test]
 async fn deeply_nested_documents_over_http_get_an_error_and_the_server_lives() {
     let app = TestApp::spawn().await;
