@@ -58,7 +58,7 @@ impl Gateway {
     /// A gateway over schemas built elsewhere: `schema` runs queries and mutations, `live`
     /// subscriptions. Without `state`, requests are not throttled and get no loaders.
     pub fn over(schema: TallySchema, live: TallySchema, state: Option<AppState>) -> Self {
-        let types = policy::type_names(&schema);
+        let types = policy::type_names();
         Self(Arc::new(Inner {
             schema,
             live,
