@@ -7,10 +7,11 @@
 //! of every response in the extension chain as soon as a schema has one extension (a registry
 //! look-up and a boxed future per field). The policy needs one look at the parsed document per
 //! request, not a hook per field: without extensions a 20-member book's roster and balances
-//! answer 20-45% more requests a second (`bench/load`; numbers in the performance issue). Queries and mutations therefore run on a
-//! schema without extensions. Subscriptions keep one, [`PerRequestLoaders`]: each of their
-//! events must get fresh loaders, and async-graphql's per-execution hook is the only place
-//! that runs once per event.
+//! answer 20-45% more requests a second (`bench/load`; numbers in the performance issue).
+//! Queries and mutations therefore run on a schema without extensions. Subscriptions keep
+//! one, [`PerRequestLoaders`], on a schema of their own (about 4 MiB): each of their events
+//! must get fresh loaders, and async-graphql's per-execution hook is the only place that runs
+//! once per event.
 //!
 //! Nothing else holds the schemas, so no transport can reach them without the policy.
 

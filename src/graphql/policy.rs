@@ -6,7 +6,8 @@
 //!    per user, before the document is even parsed;
 //! 1. the document's bracket nesting is bounded *before* the recursive parser sees it;
 //! 2. fragments spread each other neither in a cycle nor in a long chain, nor expand to more
-//!    than [`limits::MAX_EXPANDED_SELECTIONS`] selections; every variable's type exists (async-graphql's validation panics on `[Unknown]`);
+//!    than [`limits::MAX_EXPANDED_SELECTIONS`] selections; every variable's type exists
+//!    (async-graphql's validation panics on `[Unknown]`);
 //!    selections nest at most [`limits::MAX_DEPTH`] deep (introspection has its own bound), a
 //!    field has at most [`limits::MAX_ALIASES_PER_FIELD`] aliases in one selection set, and
 //!    a mutation names at most one of the fields that hash a password or guess a secret;
