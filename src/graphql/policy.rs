@@ -69,23 +69,25 @@ pub fn admit(
     if let Some(slot) = slot {
         slot.set(selected_name(document, requested.clone()));
     }
+    let mutation = selects(document, requested.as_deref(), OperationType::Mutation);
     if let Some(actor) = actor {
         // A socket's credential is checked as of each operation, not of its handshake.
         if let Some(state) = state {
             access_tokens::ensure_current(state, &actor).map_err(refuse)?;
         }
-        if !actor.may_write() && selects(document, requested.as_deref(), OperationType::Mutation) {
+        if !actor.may_write() && mutation {
             return Err(refuse(AppError::Forbidden));
         }
     }
-    let ty = if selects(document, requested.as_deref(), OperationType::Subscription) {
-        OperationType::Subscription
-    } else if selects(document, requested.as_deref(), OperationType::Mutation) {
-        OperationType::Mutation
-    } else {
-        OperationType::Query
-    };
-    Ok(ty)
+    Ok(
+        if selects(document, requested.as_deref(), OperationType::Subscription) {
+            OperationType::Subscription
+        } else if mutation {
+            OperationType::Mutation
+        } else {
+            OperationType::Query
+        },
+    )
 }
 
 /// The value of type `T` in the request's data, or else in its socket's.
@@ -198,17 +200,18 @@ fn selected_name(document: &ExecutableDocument, requested: Option<String>) -> Op
 
 /// Whether a request may run over GET: anything but a mutation or a subscription (GraphQL over
 /// HTTP: GET must never change anything). A document that is too deeply nested or does not
-/// parse is let through: executing it answers with the same error as over POST.
-pub fn may_run_over_get(request: &Request) -> bool {
+/// parse is let through: executing it answers with the same error as over POST. The parsed
+/// document stays in the request, for [`admit`] not to parse it again.
+pub fn may_run_over_get(request: &mut Request) -> bool {
     if limits::check_nesting(&request.query).is_err() {
         return true;
     }
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+    let name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
         return true;
     };
-    let name = request.operation_name.as_deref();
-    !selects(&document, name, OperationType::Mutation)
-        && !selects(&document, name, OperationType::Subscription)
+    !selects(document, name.as_deref(), OperationType::Mutation)
+        && !selects(document, name.as_deref(), OperationType::Subscription)
 }
 
 #[cfg(test)]

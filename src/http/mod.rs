@@ -173,7 +173,7 @@ async fn get_graphql(
         }
         (Err(message), _) | (_, Err(message)) => return bad_request(&message),
     }
-    if !policy::may_run_over_get(&request) {
+    if !policy::may_run_over_get(&mut request) {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
             [(header::ALLOW, "POST")],
