@@ -15,16 +15,27 @@
 //! Existence is never leaked: an actor who is not a member gets NOT_FOUND, exactly as for a book
 //! that does not exist; a member whose role is too low gets FORBIDDEN.
 //!
-//! Locking: `require_write` (and [`lock_book`], for joining) takes `SELECT … FOR UPDATE` on the
-//! book row before reading anything else of the book, so writes to one book are serialized (on
-//! PostgreSQL; SQLite has one writer anyway). A role change therefore cannot interleave with a
-//! check of that role, membership counts read after the lock are exact, and since every writer
-//! takes this same first lock, two writers queue instead of deadlocking.
+//! Locking (PostgreSQL; SQLite has one writer anyway): every writer locks the book row before
+//! reading anything else of the book, in one of two [`BookLock`] modes.
+//! - `Exclusive` (`FOR UPDATE`): [`require_write`] and [`lock_book`] (joining), for every write
+//!   that changes the book, its roster, or decides from its balances. Such writes to one book
+//!   are serialized: a role change cannot interleave with a check of that role, and membership
+//!   counts read after the lock are exact.
+//! - `Appending` (`FOR KEY SHARE`): a new entry, which only adds to the book. It conflicts with
+//!   `Exclusive`, so the roster, the book's settings and its archived state hold still until
+//!   the entry commits, but not with itself: new entries in one book are written side by side
+//!   and queue only at their end, on the balance rows and the book's `balance_version`
+//!   (see [`balances`](crate::service::balances) for that order).
+//!
+//! Every writer takes its book locks first, the SPLIT book before the PERSONAL books its
+//! mirrors go to, those in ascending id order; then balance rows in seat order; then the
+//! version bumps in book order. Two writers therefore meet their common locks in one order and
+//! queue instead of deadlocking, whatever their modes.
 
 use entity::{book, enums::Role, membership};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, sea_query::LockType,
 };
 use uuid::Uuid;
 
@@ -153,9 +164,27 @@ pub async fn require(
     })
 }
 
+/// How a writer locks a book row (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookLock {
+    /// `FOR UPDATE`: the only writer in the book until it commits.
+    Exclusive,
+    /// `FOR KEY SHARE`: beside other appenders, never beside an exclusive writer.
+    Appending,
+}
+
+impl BookLock {
+    fn clause(self) -> LockType {
+        match self {
+            BookLock::Exclusive => LockType::Update,
+            BookLock::Appending => LockType::KeyShare,
+        }
+    }
+}
+
 /// Checks, inside `txn`, that `actor` may write to `book_id` with at least `min`: a writing
-/// credential, membership with the role, a book that is not archived. Locks the book row until
-/// the transaction ends.
+/// credential, membership with the role, a book that is not archived. Locks the book row
+/// (exclusive) until the transaction ends.
 pub async fn require_write(
     txn: &DatabaseTransaction,
     actor: &Actor,
@@ -163,23 +192,24 @@ pub async fn require_write(
     min: Role,
 ) -> AppResult<WriteAccess> {
     actor.ensure_may_write()?;
-    // The book row first, always: every writer takes this one lock before touching any other
-    // row of the book, so two writers can only queue, never deadlock.
+    // The book row first, always: see the module doc for the order of locks.
     let book = lock_book(txn, book_id).await?;
     let membership = membership_of(book_id, actor.user_id).one(txn).await?;
     write_access(actor, book, membership, min)
 }
 
-/// [`require_write`], returning as well the book's live seats (in no particular order), read in
-/// the same statement as the actor's own: for a write that needs the whole roster.
+/// [`require_write`] with the book locked as `lock` says, returning as well the book's live
+/// seats (in no particular order), read in the same statement as the actor's own: for a write
+/// that needs the whole roster.
 pub async fn require_write_with_seats(
     txn: &DatabaseTransaction,
     actor: &Actor,
     book_id: Uuid,
     min: Role,
+    lock: BookLock,
 ) -> AppResult<(WriteAccess, Vec<membership::Model>)> {
     actor.ensure_may_write()?;
-    let book = lock_book(txn, book_id).await?;
+    let book = lock_book_as(txn, book_id, lock).await?;
     let seats = membership::Entity::find()
         .filter(membership::Column::BookId.eq(book_id))
         .filter(membership::Column::RemovedAt.is_null())
@@ -259,22 +289,32 @@ impl std::ops::Deref for LockedBook {
     }
 }
 
-/// Locks a book's row in `txn`, for writes by someone who is not (yet) a member: joining.
+/// Locks a book's row in `txn` (exclusive), for writes by someone who is not (yet) a member:
+/// joining.
 pub async fn lock_book(txn: &DatabaseTransaction, book_id: Uuid) -> AppResult<LockedBook> {
+    lock_book_as(txn, book_id, BookLock::Exclusive).await
+}
+
+async fn lock_book_as(
+    txn: &DatabaseTransaction,
+    book_id: Uuid,
+    lock: BookLock,
+) -> AppResult<LockedBook> {
     book::Entity::find_by_id(book_id)
-        .lock_exclusive()
+        .lock(lock.clause())
         .one(txn)
         .await?
         .map(LockedBook)
         .ok_or_else(book_not_found)
 }
 
-/// Locks the rows of `book_ids` in `txn` in one statement, in ascending id order (PostgreSQL
-/// locks the rows as the sorted result yields them), for a write that touches several books;
-/// NOT_FOUND if one is missing.
+/// Locks the rows of `book_ids` in `txn` as `lock` says, in one statement, in ascending id
+/// order (PostgreSQL locks the rows as the sorted result yields them), for a write that touches
+/// several books; NOT_FOUND if one is missing.
 pub async fn lock_books(
     txn: &DatabaseTransaction,
     book_ids: &std::collections::BTreeSet<Uuid>,
+    lock: BookLock,
 ) -> AppResult<()> {
     if book_ids.is_empty() {
         return Ok(());
@@ -282,7 +322,7 @@ pub async fn lock_books(
     let locked = book::Entity::find()
         .filter(book::Column::Id.is_in(book_ids.iter().copied()))
         .order_by_asc(book::Column::Id)
-        .lock_exclusive()
+        .lock(lock.clause())
         .all(txn)
         .await?;
     if locked.len() == book_ids.len() {

@@ -3,12 +3,18 @@
 //! book's balances costs one small query however many entries it has.
 //!
 //! - [`apply_all`] adds entries' effects (or takes them away), for any number of books in two
-//!   statements: the new totals are computed with the
-//!   ledger's checked arithmetic from the rows as they are under the book lock (so an amount that
-//!   would overflow a balance is refused as input, not a database error), then written with one
-//!   upsert that *adds* the delta, which is right even without the lock. The book's
-//!   `balance_version` moves on in the same transaction, once per change, when the unit of work
-//!   commits ([`next_versions`]; settlement plans are cached by it).
+//!   statements: the seats' rows are read and locked (in seat order), the new totals computed
+//!   from them with the ledger's checked arithmetic (so an amount that would overflow a balance
+//!   is refused as input, not a database error), then written with one upsert that *adds* the
+//!   delta. The row lock matters on PostgreSQL, where new entries in one book hold the book
+//!   only as appenders and reach this point side by side: the check sees the balance the
+//!   upsert adds to. The book's `balance_version` moves on in the same transaction, once per
+//!   change, when the unit of work commits ([`next_versions`], which locks the books in id
+//!   order; settlement plans are cached by it).
+//!
+//! Those two are the last locks a change takes, and the only ones appenders to one book queue
+//! for: what they hold from there to their commit is what bounds the rate of new entries in
+//! one book on PostgreSQL.
 //! - [`of_book`] reads them for the API; [`recompute`] rebuilds them from the entries with the
 //!   ledger's reference function, and [`mismatches`] compares the two: `tally check` and the
 //!   integration tests run it.
@@ -18,8 +24,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{NaiveDate, Utc};
 use entity::{allocation, book, entry, entry_payer, member_balance, membership};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    sea_query::{Expr, ExprTrait, OnConflict},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query},
 };
 use uuid::Uuid;
 
@@ -60,8 +66,12 @@ pub async fn apply_all(db: &impl ConnectionTrait, movements: &[Movement<'_>]) ->
     if steps.is_empty() {
         return Ok(());
     }
+    // Locked in seat order (on PostgreSQL): appenders to one book reach this point side by
+    // side, and the check below must see the balance the upsert will add to.
     let current: BTreeMap<Uuid, Balance> = member_balance::Entity::find()
         .filter(member_balance::Column::MemberId.is_in(steps.iter().map(|step| step.1)))
+        .order_by_asc(member_balance::Column::MemberId)
+        .lock_exclusive()
         .all(db)
         .await?
         .iter()
@@ -122,8 +132,10 @@ pub async fn apply_all(db: &impl ConnectionTrait, movements: &[Movement<'_>]) ->
 
 /// Moves each book's `balance_version` on by one and returns the new versions, in book id
 /// order, in one statement. The unit of work calls it once at commit, for every changed book
-/// (a shared entry changes its book and each sharer's personal book); the caller's transaction
-/// has locked those rows already, so updating them together takes no new lock.
+/// (a shared entry changes its book and each sharer's personal book). The rows are locked for
+/// the update in ascending id order first: appenders hold their books only in shared mode
+/// until here, so two of them may reach this point together and must meet their common
+/// books in one order.
 pub async fn next_versions(
     db: &impl ConnectionTrait,
     book_ids: &BTreeSet<Uuid>,
@@ -131,12 +143,19 @@ pub async fn next_versions(
     if book_ids.is_empty() {
         return Ok(Vec::new());
     }
+    let in_order = Query::select()
+        .column(book::Column::Id)
+        .from(book::Entity)
+        .and_where(book::Column::Id.is_in(book_ids.iter().copied()))
+        .order_by(book::Column::Id, Order::Asc)
+        .lock(LockType::NoKeyUpdate)
+        .to_owned();
     let updated = book::Entity::update_many()
         .col_expr(
             book::Column::BalanceVersion,
             Expr::col(book::Column::BalanceVersion).add(1),
         )
-        .filter(book::Column::Id.is_in(book_ids.iter().copied()))
+        .filter(book::Column::Id.in_subquery(in_order))
         .exec_with_returning(db)
         .await?;
     if updated.len() != book_ids.len() {

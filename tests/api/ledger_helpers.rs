@@ -10,6 +10,10 @@ pub const CREATE_ENTRY: &str = r#"mutation($input: CreateEntryInput!, $key: Stri
     createEntry(input: $input, idempotencyKey: $key) { ...EntryFields }
 }"#;
 
+pub const RECORD_PAYMENT: &str = r#"mutation($input: PaymentInput!, $key: String) {
+    recordPayment(input: $input, idempotencyKey: $key) { ...EntryFields }
+}"#;
+
 pub const UPDATE_ENTRY: &str = r#"mutation($id: ID!, $version: Int!, $input: EntryInput!) {
     updateEntry(id: $id, expectedVersion: $version, input: $input) { ...EntryFields }
 }"#;

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod activity;
+mod appenders;
 mod books;
 mod categories;
 mod dashboard;

@@ -9,10 +9,6 @@ use crate::ledger_helpers::*;
 const SUGGESTIONS: &str = r#"query($id: ID!) { book(id: $id) { settlementSuggestions {
     optimal balanceVersion transfers { from { id } to { id } amount } } } }"#;
 
-const RECORD_PAYMENT: &str = r#"mutation($input: PaymentInput!, $key: String) {
-    recordPayment(input: $input, idempotencyKey: $key) { ...EntryFields }
-}"#;
-
 async fn suggestions(app: &TestApp, user: &TestUser, book: &str) -> Value {
     let response = app.gql_user(user, SUGGESTIONS, json!({ "id": book })).await;
     let found = response["data"]["book"]["settlementSuggestions"].clone();

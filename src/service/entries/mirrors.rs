@@ -12,9 +12,10 @@
 //!
 //! **Lock order.** A mirror write touches several books. Every such write has locked its one
 //! SPLIT source book first (`require_write`), and then locks the PERSONAL books it touches in
-//! ascending id order here, before writing to any of them. A personal-book write locks only
-//! its own book. So any two writes take their common locks in the same order and queue; they
-//! cannot deadlock.
+//! ascending id order here, before writing to any of them, in the source's mode: a new source
+//! only adds mirrors and takes them as an appender, any other change exclusively. A
+//! personal-book write locks only its own book. So any two writes take their common locks in
+//! the same order and queue; they cannot deadlock (see [`access`] for the whole order).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,7 +38,7 @@ use crate::{
     events::EntryChange,
     ledger::{self, Currency, Money, SplitRule},
     service::{
-        access,
+        access::{self, BookLock},
         balances::Direction,
         entries::{
             Changed, ledger_kind,
@@ -87,7 +88,11 @@ pub async fn sync(
         .chain(existing.iter().map(|mirror| mirror.book_id))
         .collect();
     // Ascending id order: see the module docs.
-    access::lock_books(txn, &books).await?;
+    let lock = match kind {
+        Source::New => BookLock::Appending,
+        Source::Existing => BookLock::Exclusive,
+    };
+    access::lock_books(txn, &books, lock).await?;
     let mut changed = Vec::new();
     // The old effects are taken away before the new ones are added.
     for mirror in &existing {

@@ -15,6 +15,11 @@
 //!
 //! The money rules are the ledger's, applied by [`plan`]; the rows are written by `store` and
 //! the mirrors kept by [`mirrors`].
+//!
+//! Locks: a new entry takes its book (and its mirrors' books) as an appender
+//! ([`BookLock::Appending`]), so new entries in one book are written side by side and queue
+//! only on the balance rows and the version bump at their end; every other change to an entry,
+//! and every payment, locks its book exclusively.
 
 mod mirrors;
 pub mod plan;
@@ -39,7 +44,7 @@ use crate::{
     ledger::{self, Currency, Money, Rate, SplitRule},
     service::{
         Actor,
-        access::{self, WriteAccess},
+        access::{self, BookLock, WriteAccess},
         activity::{self, Action},
         balances::Direction,
         idempotency::{self, Claim, IdempotencyKey},
@@ -197,8 +202,14 @@ async fn record_new(
             return Ok(first);
         }
     }
+    // A new entry only adds to its book: others may be written beside it. A payment is checked
+    // against the balances, which must hold still until it commits.
+    let lock = match payment {
+        Some(_) => BookLock::Exclusive,
+        None => BookLock::Appending,
+    };
     let (access, seats) =
-        access::require_write_with_seats(txn, actor, book_id, Role::Writer).await?;
+        access::require_write_with_seats(txn, actor, book_id, Role::Writer, lock).await?;
     if let Some(payment) = &payment {
         settling::check(txn, &access, payment).await?;
     }
@@ -218,9 +229,8 @@ async fn record_new(
     // Every column is set, so the row is known without reading it back; it is inserted with
     // its mirrors.
     let row = new_row.clone().try_into_model()?;
-    let mut batch = Batch::default();
-    batch.insert_entry(new_row);
-    let changed = write_money(txn, &row, &plan, None, batch, at).await?;
+    // The activity first: what comes last is what appenders to the book queue for (the balance
+    // rows and the version), and it should be as short as it can be.
     record(
         txn,
         &access,
@@ -233,6 +243,9 @@ async fn record_new(
         Some(snapshot(&row, &plan)),
     )
     .await?;
+    let mut batch = Batch::default();
+    batch.insert_entry(new_row);
+    let changed = write_money(txn, &row, &plan, None, batch, at).await?;
     publish(&mut work, changed);
     work.commit(state).await?;
     Ok(entry_id)
@@ -494,9 +507,15 @@ async fn editable(
         .one(txn)
         .await?
         .ok_or_else(not_found)?;
-    let (access, seats) = access::require_write_with_seats(txn, actor, found.book_id, Role::Reader)
-        .await
-        .map_err(access::hidden_as("entry"))?;
+    let (access, seats) = access::require_write_with_seats(
+        txn,
+        actor,
+        found.book_id,
+        Role::Reader,
+        BookLock::Exclusive,
+    )
+    .await
+    .map_err(access::hidden_as("entry"))?;
     // Read again under the book's lock: the first read only found the book.
     let row = entry::Entity::find_by_id(entry_id)
         .one(txn)
