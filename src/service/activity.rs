@@ -100,7 +100,16 @@ pub struct Event {
 
 /// Appends `event`, inside the caller's transaction.
 pub async fn record(db: &impl ConnectionTrait, event: Event) -> AppResult<()> {
-    let row = activity_log::ActiveModel {
+    // Nothing is read back: the log is written once and only ever read by the feed.
+    activity_log::Entity::insert(row(event))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The log's row for `event`, for a writer that sends it with others.
+pub fn row(event: Event) -> activity_log::ActiveModel {
+    activity_log::ActiveModel {
         // v7 ids sort by creation time; the feed pages on them.
         id: Set(Uuid::now_v7()),
         book_id: Set(event.book_id),
@@ -111,12 +120,7 @@ pub async fn record(db: &impl ConnectionTrait, event: Event) -> AppResult<()> {
         before: Set(event.before),
         after: Set(event.after),
         created_at: Set(now()),
-    };
-    // Nothing is read back: the log is written once and only ever read by the feed.
-    activity_log::Entity::insert(row)
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    }
 }
 
 /// Up to `limit` events of the book, newest first, strictly older than `before_id` when given.

@@ -2,7 +2,7 @@
 //! and changed in the same transaction as every entry that touches the seat, so reading a
 //! book's balances costs one small query however many entries it has.
 //!
-//! - [`apply_all`] adds entries' effects (or takes them away), for any number of books in two
+//! - [`upsert`] adds entries' effects (or takes them away), for any number of books in two
 //!   statements: the seats' rows are read and locked (in seat order), the new totals computed
 //!   from them with the ledger's checked arithmetic (so an amount that would overflow a balance
 //!   is refused as input, not a database error), then written with one upsert that *adds* the
@@ -24,7 +24,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{NaiveDate, Utc};
 use entity::{allocation, book, entry, entry_payer, member_balance, membership};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, InsertMany, QueryFilter, QueryOrder, QuerySelect,
+    Set,
     sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query},
 };
 use uuid::Uuid;
@@ -48,12 +49,16 @@ pub struct Movement<'a> {
     pub direction: Direction,
 }
 
-/// Applies `movements` in order, in two statements whatever their number (a shared entry moves
-/// its book's balances and each sharer's personal book's): one read of every seat they touch,
-/// one upsert adding each seat's total change. Each step is checked against the balance the
-/// steps before it left, so an overflow anywhere is the client's error, named, and nothing is
-/// written. The caller's transaction has locked every book involved.
-pub async fn apply_all(db: &impl ConnectionTrait, movements: &[Movement<'_>]) -> AppResult<()> {
+/// The upsert that applies `movements` in order, however many (a shared entry moves its
+/// book's balances and each sharer's personal book's), after one read of every seat they touch:
+/// it adds each seat's total change. Each step is checked against the balance the steps before
+/// it left, so an overflow anywhere is the client's error, named, and nothing is written. The
+/// caller's transaction has locked every book involved, and sends the upsert (`None`: nothing
+/// moves).
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    movements: &[Movement<'_>],
+) -> AppResult<Option<InsertMany<member_balance::ActiveModel>>> {
     let mut steps = Vec::new();
     for movement in movements {
         let delta = movement.effect.delta().map_err(AppError::from)?;
@@ -64,7 +69,7 @@ pub async fn apply_all(db: &impl ConnectionTrait, movements: &[Movement<'_>]) ->
         );
     }
     if steps.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     // Locked in seat order (on PostgreSQL): appenders to one book reach this point side by
     // side, and the check below must see the balance the upsert will add to.
@@ -123,11 +128,9 @@ pub async fn apply_all(db: &impl ConnectionTrait, movements: &[Movement<'_>]) ->
         ])
         .update_column(member_balance::Column::UpdatedAt)
         .to_owned();
-    member_balance::Entity::insert_many(rows)
-        .on_conflict(on_conflict)
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    Ok(Some(
+        member_balance::Entity::insert_many(rows).on_conflict(on_conflict),
+    ))
 }
 
 /// Moves each book's `balance_version` on by one and returns the new versions, in book id

@@ -31,6 +31,7 @@ pub mod settlements;
 pub mod settling;
 pub mod throttle;
 pub mod unit_of_work;
+pub mod writes;
 
 use entity::enums::TokenScope;
 

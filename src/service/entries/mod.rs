@@ -28,7 +28,7 @@ mod store;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
-    category, entry,
+    activity_log, category, entry,
     enums::{EntryKind, Role},
     membership,
 };
@@ -229,10 +229,8 @@ async fn record_new(
     // Every column is set, so the row is known without reading it back; it is inserted with
     // its mirrors.
     let row = new_row.clone().try_into_model()?;
-    // The activity first: what comes last is what appenders to the book queue for (the balance
-    // rows and the version), and it should be as short as it can be.
-    record(
-        txn,
+    let mut batch = Batch::default();
+    batch.record(record(
         &access,
         match payment {
             Some(_) => Action::PaymentRecorded,
@@ -241,9 +239,7 @@ async fn record_new(
         &row,
         None,
         Some(snapshot(&row, &plan)),
-    )
-    .await?;
-    let mut batch = Batch::default();
+    ));
     batch.insert_entry(new_row);
     let changed = write_money(txn, &row, &plan, None, batch, at).await?;
     publish(&mut work, changed);
@@ -278,18 +274,16 @@ pub async fn update(
     let old = store::stored_effect(txn, &before).await?;
     let before_snapshot = snapshot_stored(&before, &old);
     let row = bump_version(txn, &before, expected_version, fields(draft, &plan, at)).await?;
-    let changed = write_money(txn, &row, &plan, Some(&old), Batch::default(), at).await?;
-    let after_snapshot = snapshot(&row, &plan);
-    let (before_diff, after_diff) = diff(&before_snapshot, &after_snapshot);
-    record(
-        txn,
+    let (before_diff, after_diff) = diff(&before_snapshot, &snapshot(&row, &plan));
+    let mut batch = Batch::default();
+    batch.record(record(
         &access,
         Action::EntryUpdated,
         &row,
         Some(before_diff),
         Some(after_diff),
-    )
-    .await?;
+    ));
+    let changed = write_money(txn, &row, &plan, Some(&old), batch, at).await?;
     publish(&mut work, changed);
     work.commit(state).await
 }
@@ -353,22 +347,20 @@ async fn set_deleted(
     let shares = effect.allocations.clone();
     batch.move_balances(row.book_id, effect, direction);
     changed.extend(mirrors::sync(txn, &row, Source::Existing, &shares, &mut batch, at).await?);
-    batch.write(txn, at).await?;
     let (action, state_after) = match (deleted, row.kind) {
         (true, EntryKind::Transfer) => (Action::PaymentDeleted, json!({ "deleted": true })),
         (true, _) => (Action::EntryDeleted, json!({ "deleted": true })),
         (false, _) => (Action::EntryRestored, json!({ "deleted": false })),
     };
     let state_before = json!({ "deleted": !deleted });
-    record(
-        txn,
+    batch.record(record(
         &access,
         action,
         &row,
         Some(state_before),
         Some(state_after),
-    )
-    .await?;
+    ));
+    batch.write(txn, at).await?;
     publish(&mut work, changed);
     work.commit(state).await
 }
@@ -660,24 +652,20 @@ fn diff(before: &Value, after: &Value) -> (Value, Value) {
     (Value::Object(old), Value::Object(new))
 }
 
-async fn record(
-    txn: &DatabaseTransaction,
+/// The activity record of `action` on `row`, written with the change's [`Batch`].
+fn record(
     access: &WriteAccess,
     action: Action,
     row: &entry::Model,
     before: Option<Value>,
     after: Option<Value>,
-) -> AppResult<()> {
-    activity::record(
-        txn,
-        activity::Event {
-            book_id: row.book_id,
-            actor_id: access.actor().user_id,
-            action,
-            subject_id: row.id,
-            before,
-            after,
-        },
-    )
-    .await
+) -> activity_log::ActiveModel {
+    activity::row(activity::Event {
+        book_id: row.book_id,
+        actor_id: access.actor().user_id,
+        action,
+        subject_id: row.id,
+        before,
+        after,
+    })
 }

@@ -8,10 +8,12 @@
 //! A change collects what it inserts in a [`Batch`] and writes it last, together: a shared
 //! entry writes itself and a mirror per sharer and moves as many books' balances, and every
 //! statement is a round trip made while the book is locked (on SQLite, while the one writer
-//! waits), so the rows of all of them cost three statements and their balances two.
+//! waits), so the rows of all of them cost four statements (entries, payers, splits,
+//! allocations), the activity record one, and their balances two. On SQLite all but the
+//! balances' read go as one script ([`Writes`]): two hops in all.
 
 use chrono::{DateTime, Utc};
-use entity::{allocation, entry, entry_payer, split};
+use entity::{activity_log, allocation, entry, entry_payer, split};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -22,6 +24,7 @@ use crate::{
     service::{
         balances::{self, Direction, Movement},
         entries::ledger_kind,
+        writes::Writes,
     },
 };
 
@@ -32,6 +35,7 @@ use crate::{
 pub struct Batch {
     entries: Vec<entry::ActiveModel>,
     children: Vec<(Uuid, Uuid, Plan)>,
+    records: Vec<activity_log::ActiveModel>,
     movements: Vec<(Uuid, EntryEffect, Direction)>,
 }
 
@@ -48,20 +52,32 @@ impl Batch {
         self.children.push((book_id, entry_id, plan));
     }
 
+    /// The change's activity record ([`crate::service::activity::row`]).
+    pub fn record(&mut self, row: activity_log::ActiveModel) {
+        self.records.push(row);
+    }
+
     /// Moves `book_id`'s balances by `effect` (the caller's transaction has locked the book).
     pub fn move_balances(&mut self, book_id: Uuid, effect: EntryEffect, direction: Direction) {
         self.movements.push((book_id, effect, direction));
     }
 
-    /// Writes it all: at most three statements for the rows and two for the balances. An
+    /// Writes it all: at most five statements for the rows and two for the balances, the
+    /// balances last (on PostgreSQL, appenders to one book queue for their rows). An
     /// overflowing balance is refused (BAD_USER_INPUT) before any balance is written.
     pub async fn write(self, db: &impl ConnectionTrait, at: DateTime<Utc>) -> AppResult<()> {
+        let mut writes = Writes::new(db);
         if !self.entries.is_empty() {
-            entry::Entity::insert_many(self.entries)
-                .exec_without_returning(db)
+            writes
+                .send(&entry::Entity::insert_many(self.entries))
                 .await?;
         }
-        insert_children(db, &self.children, at).await?;
+        insert_children(&mut writes, &self.children, at).await?;
+        if !self.records.is_empty() {
+            writes
+                .send(&activity_log::Entity::insert_many(self.records))
+                .await?;
+        }
         let movements: Vec<_> = self
             .movements
             .iter()
@@ -71,14 +87,17 @@ impl Batch {
                 direction: *direction,
             })
             .collect();
-        balances::apply_all(db, &movements).await
+        if let Some(upsert) = balances::upsert(db, &movements).await? {
+            writes.send(&upsert).await?;
+        }
+        writes.flush().await
     }
 }
 
 /// Writes the payers, splits and allocations of entries that have none yet, given as
 /// (book, entry, plan): three statements however many entries.
 async fn insert_children(
-    db: &impl ConnectionTrait,
+    writes: &mut Writes<'_, impl ConnectionTrait>,
     entries: &[(Uuid, Uuid, Plan)],
     at: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -132,18 +151,16 @@ async fn insert_children(
         }));
     }
     if !payers.is_empty() {
-        entry_payer::Entity::insert_many(payers)
-            .exec_without_returning(db)
+        writes
+            .send(&entry_payer::Entity::insert_many(payers))
             .await?;
     }
     if !splits.is_empty() {
-        split::Entity::insert_many(splits)
-            .exec_without_returning(db)
-            .await?;
+        writes.send(&split::Entity::insert_many(splits)).await?;
     }
     if !shares.is_empty() {
-        allocation::Entity::insert_many(shares)
-            .exec_without_returning(db)
+        writes
+            .send(&allocation::Entity::insert_many(shares))
             .await?;
     }
     Ok(())
