@@ -3,7 +3,9 @@
 //! book's balances costs one small query however many entries it has.
 //!
 //! - [`upsert`] adds entries' effects (or takes them away), for any number of books in two
-//!   statements: the seats' rows are read and locked (in seat order), the new totals computed
+//!   statements, the second sent by the caller with its other writes
+//!   ([`Writes`](crate::service::writes::Writes)): the seats' rows are read and locked (in seat
+//!   order), the new totals computed
 //!   from them with the ledger's checked arithmetic (so an amount that would overflow a balance
 //!   is refused as input, not a database error), then written with one upsert that *adds* the
 //!   delta. The row lock matters on PostgreSQL, where new entries in one book hold the book
@@ -11,13 +13,13 @@
 //!   upsert adds to. The book's `balance_version` moves on in the same transaction, once per
 //!   change, when the unit of work commits ([`next_versions`], which locks the books in id
 //!   order; settlement plans are cached by it).
-//!
-//! Those two are the last locks a change takes, and the only ones appenders to one book queue
-//! for: what they hold from there to their commit is what bounds the rate of new entries in
-//! one book on PostgreSQL.
 //! - [`of_book`] reads them for the API; [`recompute`] rebuilds them from the entries with the
 //!   ledger's reference function, and [`mismatches`] compares the two: `tally check` and the
 //!   integration tests run it.
+//!
+//! The balance rows and the versions are the last locks a change takes, and the only ones
+//! appenders to one book queue for: what they hold from there to their commit is what bounds
+//! the rate of new entries in one book on PostgreSQL.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
