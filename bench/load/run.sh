@@ -62,16 +62,16 @@ if [ "$DATABASE" = postgres ]; then
   # steady state a running service has.
   psql "$DATABASE_URL" -qc ANALYZE
 fi
-rss() { awk -v key="$1:" '$1 == key { printf "%.0f MiB", $2 / 1024 }' "/proc/$SERVER/status"; }
-AFTER_SEED="$(rss VmRSS)"
+rss() { awk -v key="$1:" '$1 == key { printf "%.0f", $2 / 1024 }' "/proc/$SERVER/status"; }
+AFTER_SEED="$(rss VmRSS) MiB (peak so far $(rss VmHWM) MiB)"
 cpu() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
 ticks="$(getconf CLK_TCK)"
 
 echo
 echo "$DATABASE, $ENTRIES entries in the hot book, ${DURATION} s a row (wrk -t1)"
 echo
-echo "| request | book | connections | req/s | p50 ms | p99 ms | errors (HTTP / GraphQL / socket) | server CPU s | wrk CPU s |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| request | book | connections | req/s | p50 ms | p99 ms | errors (HTTP / GraphQL / socket) | server CPU s | wrk CPU s | RSS after, MiB |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 ROWS="${ROWS:-typename:hot roster:hot roster:hot:1 balances:small balances:hot balances:hot:1 read:small
   read:hot count:small count:hot create:small create:hot mix:hot}"
 for row in $ROWS; do
@@ -84,12 +84,12 @@ for row in $ROWS; do
   echo "$out" | grep -q '^RESULT' || { echo "$out" >&2; exit 1; }
   echo "$out" | grep '^first error' >&2 || true
   echo "$out" | awk -v kind="$kind" -v book="$book" -v connections="$connections" \
-    -v server="$(( after - before ))" -v hz="$ticks" '
+    -v server="$(( after - before ))" -v hz="$ticks" -v rss="$(rss VmRSS)" '
     /^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] } }
     /^WRKCPU/ { wrk = $2 + $3 }
-    END { printf "| %s | %s | %d | %.0f | %.2f | %.2f | %d / %d / %d | %.1f | %.1f |\n", kind, book,
-          connections, r["rps"], r["p50_ms"], r["p99_ms"], r["http_errors"], r["graphql_errors"],
-          r["socket_errors"], server / hz, wrk }'
+    END { printf "| %s | %s | %d | %.0f | %.2f | %.2f | %d / %d / %d | %.1f | %.1f | %s |\n", kind,
+          book, connections, r["rps"], r["p50_ms"], r["p99_ms"], r["http_errors"],
+          r["graphql_errors"], r["socket_errors"], server / hz, wrk, rss }'
 done
 echo
-echo "server RSS: $AFTER_SEED after seeding, $(rss VmHWM) at its peak"
+echo "server RSS: $AFTER_SEED after seeding, $(rss VmHWM) MiB at its peak"
