@@ -13,7 +13,9 @@
 //! it is not written yet. A `Writes` dropped without a flush loses, on SQLite, what it held; it
 //! is `#[must_use]`, and its owner flushes it as its last step.
 
-use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement, Value};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbBackend, InsertMany, QueryTrait, Statement, Value,
+};
 
 use crate::error::AppResult;
 
@@ -50,6 +52,14 @@ impl<'a, C: ConnectionTrait> Writes<'a, C> {
             self.values.extend(values.0);
         }
         Ok(())
+    }
+
+    /// Inserts `rows` (one statement, or none when there are none).
+    pub async fn insert<A: ActiveModelTrait>(&mut self, rows: Vec<A>) -> AppResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.send(&InsertMany::many(rows)).await
     }
 
     /// Sends what is still held, in the order it was given.

@@ -20,27 +20,21 @@ use crate::{
 /// it only tells a blocked request from a slow one.
 const STUCK: Duration = Duration::from_secs(30);
 
-/// An entry of `amount` paid by its creator, split EQUAL among `seats`.
+/// The input of an entry of `amount` paid by its creator, split EQUAL among `seats`.
 fn shared(book: &str, amount: &str, seats: &[&String]) -> Value {
     let members: Vec<Value> = seats
         .iter()
         .map(|seat| json!({ "memberId": seat }))
         .collect();
-    json!({ "input": { "bookId": book, "amount": amount, "occurredOn": "2026-12-05",
-        "description": "Shared", "split": { "mode": "EQUAL", "members": members } } })
+    json!({ "bookId": book, "amount": amount, "occurredOn": "2026-12-05",
+        "description": "Shared", "split": { "mode": "EQUAL", "members": members } })
 }
 
 async fn balance_version(app: &TestApp, viewer: &TestUser, book: &str) -> i64 {
-    let response = app
-        .gql_user(
-            viewer,
-            "query($id: ID!) { book(id: $id) { settlementSuggestions { balanceVersion } } }",
-            json!({ "id": book }),
-        )
-        .await;
-    response["data"]["book"]["settlementSuggestions"]["balanceVersion"]
+    let plan = suggestions(app, viewer, book).await;
+    plan["balanceVersion"]
         .as_i64()
-        .unwrap_or_else(|| panic!("no balance version: {response}"))
+        .unwrap_or_else(|| panic!("no balance version: {plan}"))
 }
 
 /// PostgreSQL only (SQLite has one writer, and no row locks to hold): while another
@@ -68,7 +62,7 @@ async fn an_open_appender_lets_new_entries_through_and_holds_exclusive_writers()
         app.gql_user(
             &bob,
             &document,
-            shared(&book, "12.00", &[&seats[0], &seats[1]]),
+            json!({ "input": shared(&book, "12.00", &[&seats[0], &seats[1]]) }),
         ),
     )
     .await
@@ -114,7 +108,7 @@ async fn appenders_racing_an_edit_and_a_role_change_keep_balances_and_versions_e
     let first = create_entry(
         &app,
         &alice,
-        shared(&book, "40.00", &[&seats[0], &seats[1]])["input"].clone(),
+        shared(&book, "40.00", &[&seats[0], &seats[1]]),
     )
     .await;
     let start = balance_version(&app, &alice, &book).await;
@@ -124,7 +118,8 @@ async fn appenders_racing_an_edit_and_a_role_change_keep_balances_and_versions_e
     let creates = (0..24).map(|n| {
         let sharers: Vec<&String> = seats.iter().cycle().skip(n).take(1 + n % 4).collect();
         let person = people[n % 4];
-        let variables = shared(&book, &format!("{}.{:02}", 10 + n, n), &sharers);
+        let variables =
+            json!({ "input": shared(&book, &format!("{}.{:02}", 10 + n, n), &sharers) });
         let document = &document;
         let app = &app;
         async move { (n % 4, app.gql_user(person, document, variables).await) }
@@ -190,7 +185,7 @@ async fn four_payments_of_one_debt_at_once_settle_it_once() {
     create_entry(
         &app,
         &alice,
-        shared(&book, "20.00", &[&seats[0], &seats[1]])["input"].clone(),
+        shared(&book, "20.00", &[&seats[0], &seats[1]]),
     )
     .await;
     let document = with_fields(RECORD_PAYMENT);

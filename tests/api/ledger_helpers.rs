@@ -160,6 +160,19 @@ pub async fn assert_books_balance(app: &TestApp) {
     assert!(report.is_clean(), "tally check found: {report}");
 }
 
+const SUGGESTIONS: &str = r#"query($id: ID!) { book(id: $id) { settlementSuggestions {
+    optimal balanceVersion transfers { from { id } to { id } amount } } } }"#;
+
+/// The book's settlement plan as `viewer` sees it, with the balance version it settles.
+pub async fn suggestions(app: &TestApp, viewer: &TestUser, book: &str) -> Value {
+    let response = app
+        .gql_user(viewer, SUGGESTIONS, json!({ "id": book }))
+        .await;
+    let found = response["data"]["book"]["settlementSuggestions"].clone();
+    assert!(found.is_object(), "{response}");
+    found
+}
+
 /// The book's balances as (seat id → net) plus the full JSON.
 pub async fn balances(app: &TestApp, viewer: &TestUser, book: &str) -> Vec<Value> {
     let response = app.gql_user(viewer, BALANCES, json!({ "id": book })).await;

@@ -6,16 +6,6 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, TestUser};
 use crate::ledger_helpers::*;
 
-const SUGGESTIONS: &str = r#"query($id: ID!) { book(id: $id) { settlementSuggestions {
-    optimal balanceVersion transfers { from { id } to { id } amount } } } }"#;
-
-async fn suggestions(app: &TestApp, user: &TestUser, book: &str) -> Value {
-    let response = app.gql_user(user, SUGGESTIONS, json!({ "id": book })).await;
-    let found = response["data"]["book"]["settlementSuggestions"].clone();
-    assert!(found.is_object(), "{response}");
-    found
-}
-
 fn payment(book: &str, from: &Value, to: &Value, amount: &Value) -> Value {
     json!({ "bookId": book, "from": from, "to": to, "amount": amount, "occurredOn": "2026-11-22" })
 }

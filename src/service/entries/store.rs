@@ -67,17 +67,9 @@ impl Batch {
     /// overflowing balance is refused (BAD_USER_INPUT) before any balance is written.
     pub async fn write(self, db: &impl ConnectionTrait, at: DateTime<Utc>) -> AppResult<()> {
         let mut writes = Writes::new(db);
-        if !self.entries.is_empty() {
-            writes
-                .send(&entry::Entity::insert_many(self.entries))
-                .await?;
-        }
+        writes.insert(self.entries).await?;
         insert_children(&mut writes, &self.children, at).await?;
-        if !self.records.is_empty() {
-            writes
-                .send(&activity_log::Entity::insert_many(self.records))
-                .await?;
-        }
+        writes.insert(self.records).await?;
         let movements: Vec<_> = self
             .movements
             .iter()
@@ -150,20 +142,9 @@ async fn insert_children(
             }
         }));
     }
-    if !payers.is_empty() {
-        writes
-            .send(&entry_payer::Entity::insert_many(payers))
-            .await?;
-    }
-    if !splits.is_empty() {
-        writes.send(&split::Entity::insert_many(splits)).await?;
-    }
-    if !shares.is_empty() {
-        writes
-            .send(&allocation::Entity::insert_many(shares))
-            .await?;
-    }
-    Ok(())
+    writes.insert(payers).await?;
+    writes.insert(splits).await?;
+    writes.insert(shares).await
 }
 
 /// Deletes an existing entry's payers, split and allocations, before it gets new ones.
