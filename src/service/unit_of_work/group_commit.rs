@@ -11,8 +11,14 @@
 //!
 //! How:
 //! - **The turn.** A fair (FIFO) mutex over the writer's [`State`]: a unit of work holds it
-//!   from its `SAVEPOINT` to its `RELEASE` (or rollback). The first unit of a group opens the
+//!   while it writes, inside the savepoint `tally_unit`. The first unit of a group opens the
 //!   group's transaction (`BEGIN IMMEDIATE`, so no statement ever fails upgrading a read lock).
+//! - **The unit's savepoint is opened ahead.** While a group is open and nobody holds the turn,
+//!   an empty `tally_unit` savepoint waits on top of it: the group opens the first, and each
+//!   unit releases its own and opens the next in one script. So beginning a unit costs no
+//!   statement, and ending one costs one. Every statement on SQLite is a hop to the
+//!   connection's thread and back, and a unit holds the turn, which all writers queue for,
+//!   across every hop it makes: a hop less per unit is a hop less per write.
 //! - **The committer.** A task woken whenever a unit ends. It queues for the turn like any
 //!   unit, so it gets it only after the units already waiting have run and joined the group.
 //!   Then it commits them all, answers each one, and delivers their events in commit order.
@@ -23,24 +29,26 @@
 //! - **Nothing is acknowledged before it is durable.** A unit's `commit` returns only after
 //!   its group's `COMMIT` returned, so `synchronous = FULL` holds for every answer. A failed
 //!   group commit fails every unit in it, and none of their events is delivered.
-//! - **A failed unit costs only itself.** It is rolled back to its own savepoint; the units
-//!   before it in the group are untouched.
+//! - **A failed unit costs only itself.** It gives the turn back without releasing
+//!   `tally_unit`; the next holder rolls back to it (`ROLLBACK TO` keeps the savepoint open,
+//!   empty, for its own use) before writing. The units before it in the group are untouched.
 //! - **A lost group is never half-reported.** SQLite rolls a whole transaction back on some
 //!   errors (a full disk, an I/O error). A group begins with a marker savepoint
-//!   (`tally_group`), and a group is released only when the marker is still there. After a
-//!   failed unit, the next holder of the turn proves the marker is there before writing. If it
-//!   is gone, the group's units are failed, and the writer's connection is replaced: its
-//!   driver's count of open transactions can no longer be trusted.
+//!   (`tally_group`), and a group is committed only when the marker is still there. A unit is
+//!   released only when its savepoint is still there, and the rollback after a failed unit
+//!   finds it only if the group's transaction survived. Where one is gone, the group's units
+//!   are failed, and the writer's connection is replaced: its driver's count of open
+//!   transactions can no longer be trusted.
 //! - **No lock is held by an idle group.** Every unit that ends wakes the committer, so a
 //!   group left with no member is closed too, and writes on other connections get the lock.
 
 use std::sync::{Arc, Weak};
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard, oneshot};
+use tokio::sync::{Mutex, Notify, OwnedMappedMutexGuard, OwnedMutexGuard, oneshot};
 
 use crate::{
     db::{self, StatementCounter},
@@ -50,6 +58,8 @@ use crate::{
 
 /// The marker savepoint every group's transaction begins with (see the module docs).
 const MARKER: &str = "tally_group";
+/// The savepoint each unit of work writes in, opened before the unit takes the turn.
+const UNIT: &str = "tally_unit";
 
 /// This instance's writer: for SQLite, its own connection with group commit; nothing for
 /// PostgreSQL, where units of work take any pooled connection and row locks order them.
@@ -70,15 +80,15 @@ struct Shared {
 struct State {
     connection: DatabaseConnection,
     group: Option<Group>,
-    /// A unit ended without releasing its savepoint since the marker was last seen: the next
-    /// holder proves the group is still there before it writes.
-    suspect: bool,
 }
 
 /// The open transaction and the units released into it, waiting for its commit.
 struct Group {
     txn: DatabaseTransaction,
     members: Vec<Member>,
+    /// The last unit gave the turn back without releasing its savepoint: what it wrote is still
+    /// in `tally_unit`, and the next holder rolls it back before it writes.
+    abandoned: bool,
 }
 
 /// A unit released into the group: its events, and where it waits to hear that the group
@@ -112,7 +122,6 @@ impl SqliteWriter {
             turn: Arc::new(Mutex::new(State {
                 connection,
                 group: None,
-                suspect: false,
             })),
             ended: Arc::new(Notify::new()),
             url: url.to_owned(),
@@ -126,67 +135,57 @@ impl SqliteWriter {
         Ok(Self(Some(shared)))
     }
 
-    /// Waits for the turn to write and begins a savepoint in the open group (opening one if
-    /// none is): `None` where there is no writer (PostgreSQL).
+    /// Waits for the turn to write, in the open group (opening one if none is): `None` where
+    /// there is no writer (PostgreSQL).
     pub async fn begin(&self) -> AppResult<Option<Turn>> {
         let Some(shared) = &self.0 else {
             return Ok(None);
         };
-        // From here on, however this ends, the committer is woken when the turn is given back.
-        let mut hold = Holding {
-            state: Arc::clone(&shared.turn).lock_owned().await,
+        let mut state = Arc::clone(&shared.turn).lock_owned().await;
+        if state.group.as_ref().is_some_and(|group| group.abandoned) {
+            shared.roll_back_abandoned(&mut state).await;
+        }
+        if state.group.is_none() {
+            state.group = Some(open_group(&state.connection).await?);
+        }
+        let group = OwnedMutexGuard::try_map(state, |state| state.group.as_mut())
+            .map_err(|_| AppError::internal(anyhow::anyhow!("the group just opened is gone")))?;
+        Ok(Some(Turn {
+            group,
             ended: Arc::clone(&shared.ended),
             released: false,
-        };
-        if hold.state.suspect {
-            shared.prove(&mut hold.state).await;
-        }
-        let state = &mut *hold.state;
-        let group = match &mut state.group {
-            Some(group) => group,
-            empty @ None => empty.insert(open_group(&state.connection).await?),
-        };
-        let txn = group.txn.begin().await?;
-        Ok(Some(Turn { txn, hold }))
+        }))
     }
 }
 
-/// Opens a group's transaction on `connection`: `BEGIN IMMEDIATE`, then the marker.
+/// Opens a group's transaction on `connection`: `BEGIN IMMEDIATE`, then the marker and the
+/// first unit's savepoint.
 async fn open_group(connection: &DatabaseConnection) -> Result<Group, DbErr> {
     let options = TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..TransactionOptions::default()
     };
     let txn = connection.begin_with_options(options).await?;
-    txn.execute_unprepared(&format!("SAVEPOINT {MARKER}"))
+    txn.execute_unprepared(&format!("SAVEPOINT {MARKER}; SAVEPOINT {UNIT}"))
         .await?;
     Ok(Group {
         txn,
         members: Vec::new(),
+        abandoned: false,
     })
 }
 
 impl Shared {
-    /// After a failed unit: checks that the group's transaction still holds its marker (a
-    /// failed statement may have rolled the whole transaction back). If it does not, fails
-    /// the group's units and replaces the connection.
-    async fn prove(&self, state: &mut State) {
-        state.suspect = false;
-        let Some(group) = &state.group else {
+    /// After a failed unit: rolls back what it wrote, leaving its savepoint open and empty for
+    /// the next unit. The savepoint is gone only if SQLite rolled the whole transaction back (a
+    /// failed statement may); then the group's units are failed and the connection replaced.
+    async fn roll_back_abandoned(&self, state: &mut State) {
+        let Some(group) = &mut state.group else {
             return;
         };
-        let intact = async {
-            group
-                .txn
-                .execute_unprepared(&format!("RELEASE {MARKER}"))
-                .await?;
-            group
-                .txn
-                .execute_unprepared(&format!("SAVEPOINT {MARKER}"))
-                .await
-        }
-        .await;
-        if let Err(error) = intact {
+        group.abandoned = false;
+        let rolled_back = unit_statement(&group.txn, &format!("ROLLBACK TO {UNIT}")).await;
+        if let Err(error) = rolled_back {
             tracing::error!(
                 ?error,
                 "SQLite lost a group's transaction; failing its units"
@@ -195,10 +194,14 @@ impl Shared {
         }
     }
 
-    /// Commits the open group, if any, then answers its units and delivers their events in
-    /// the order they were released.
+    /// Commits the open group, if any (after rolling back its last unit if that one was
+    /// abandoned), then answers its units and delivers their events in the order they were
+    /// released.
     async fn commit(&self, state: &mut State) {
-        let Some(Group { txn, members }) = state.group.take() else {
+        if state.group.as_ref().is_some_and(|group| group.abandoned) {
+            self.roll_back_abandoned(state).await;
+        }
+        let Some(Group { txn, members, .. }) = state.group.take() else {
             return;
         };
         let committed = async {
@@ -256,51 +259,53 @@ async fn commit_groups(shared: Weak<Shared>, ended: Arc<Notify>) {
     }
 }
 
-/// A unit of work's turn on the SQLite writer: its savepoint in the open group.
-pub struct Turn {
-    /// Declared first: rolled back to its savepoint, if still open, before the turn is given
-    /// back.
-    txn: DatabaseTransaction,
-    hold: Holding,
+/// Runs `sql`, a statement a unit of work makes the writer run beside its own, counted with
+/// them. (The group's own, which a unit alone on the writer also causes, are not: `BEGIN`, the
+/// marker, `COMMIT`. Statement counts are per request, and those are per group.)
+async fn unit_statement(txn: &DatabaseTransaction, sql: &str) -> Result<(), DbErr> {
+    txn.execute_raw(Statement::from_string(DbBackend::Sqlite, sql))
+        .await?;
+    Ok(())
 }
 
-/// Holding the turn. Giving it back wakes the committer, and marks the group suspect unless
-/// the unit released its savepoint.
-struct Holding {
-    state: OwnedMutexGuard<State>,
+/// A unit of work's turn on the SQLite writer: the open group, with the unit's savepoint open
+/// on top. Giving it back wakes the committer, and marks the group's last unit abandoned
+/// unless it was released.
+pub struct Turn {
+    group: OwnedMappedMutexGuard<State, Group>,
     ended: Arc<Notify>,
     released: bool,
 }
 
-impl Drop for Holding {
+impl Drop for Turn {
     fn drop(&mut self) {
         if !self.released {
-            self.state.suspect = true;
+            self.group.abandoned = true;
         }
         self.ended.notify_one();
     }
 }
 
 impl Turn {
-    /// The savepoint's transaction, which every statement of the unit runs in.
+    /// The group's transaction, which every statement of the unit runs in, inside the unit's
+    /// savepoint.
     pub fn txn(&self) -> &DatabaseTransaction {
-        &self.txn
+        &self.group.txn
     }
 
-    /// Releases the savepoint into the group, gives the turn to the next unit, and waits for
-    /// the group's commit; `events` are delivered right after it.
-    pub async fn commit(self, events: Vec<Event>) -> AppResult<()> {
-        let Turn { txn, mut hold } = self;
-        txn.commit().await?;
-        let Some(group) = hold.state.group.as_mut() else {
-            return Err(AppError::internal(anyhow::anyhow!(
-                "a released unit of work found no group"
-            )));
-        };
+    /// Releases the unit's savepoint into the group (opening the next unit's in the same
+    /// script), gives the turn to the next unit, and waits for the group's commit; `events`
+    /// are delivered right after it.
+    pub async fn commit(mut self, events: Vec<Event>) -> AppResult<()> {
+        unit_statement(
+            &self.group.txn,
+            &format!("RELEASE {UNIT}; SAVEPOINT {UNIT}"),
+        )
+        .await?;
         let (answer, heard) = oneshot::channel();
-        group.members.push(Member { events, answer });
-        hold.released = true;
-        drop(hold);
+        self.group.members.push(Member { events, answer });
+        self.released = true;
+        drop(self);
         // The cause of a failure is logged once, by the committer.
         heard.await.map_err(|_| {
             AppError::internal(anyhow::anyhow!(
@@ -325,6 +330,12 @@ mod tests {
 
     /// A writer on a fresh SQLite file with one table `t (x TEXT)`, and a reader connection.
     async fn writer() -> (SqliteWriter, DatabaseConnection) {
+        let (writer, reader, _) = counted_writer().await;
+        (writer, reader)
+    }
+
+    /// [`writer`], and the counter of the writer's statements.
+    async fn counted_writer() -> (SqliteWriter, DatabaseConnection, StatementCounter) {
         let dir = std::env::temp_dir().join(format!("tally-group-{}", uuid::Uuid::new_v4()));
         let url = format!("sqlite://{}/db.sqlite?mode=rwc", dir.display());
         let reader = db::connect(&url).await.unwrap();
@@ -333,10 +344,11 @@ mod tests {
             .await
             .unwrap();
         let events = EventBus::new(DatabaseBackend::Sqlite, RevokedCredentials::default());
-        let writer = SqliteWriter::open(&url, &StatementCounter::default(), &events)
+        let statements = StatementCounter::default();
+        let writer = SqliteWriter::open(&url, &statements, &events)
             .await
             .unwrap();
-        (writer, reader)
+        (writer, reader, statements)
     }
 
     async fn insert(turn: &Turn, x: &str) {
@@ -413,6 +425,47 @@ mod tests {
             assert!(finished(unit).await.is_ok());
         }
         assert_eq!(rows(&reader).await, ["a", "b", "c", "d"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_unit_begins_in_an_open_group_without_a_statement_and_ends_with_one() {
+        let (writer, reader, statements) = counted_writer().await;
+        let first = holding_after(&writer, "a").await;
+        let second = {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.begin().await.unwrap().unwrap() })
+        };
+        settle().await;
+        let before = statements.get();
+        let first = tokio::spawn(first.commit(Vec::new()));
+        // The committer queued behind `second`, which holds the turn now.
+        let second = finished(second).await;
+        assert_eq!(
+            statements.get() - before,
+            1,
+            "one statement between the first unit's last write and the second's first"
+        );
+        insert(&second, "b").await;
+        let second = tokio::spawn(second.commit(Vec::new()));
+        assert!(finished(first).await.is_ok());
+        assert!(finished(second).await.is_ok());
+        assert_eq!(rows(&reader).await, ["a", "b"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_unit_abandoned_last_in_its_group_is_rolled_back_before_the_commit() {
+        let (writer, reader) = writer().await;
+        let first = holding_after(&writer, "a").await;
+        let failing = {
+            let writer = writer.clone();
+            tokio::spawn(async move { drop(holding_after(&writer, "b").await) })
+        };
+        settle().await;
+        // The committer that `first`'s end wakes queues behind the failing unit.
+        let first = tokio::spawn(first.commit(Vec::new()));
+        finished(failing).await;
+        assert!(finished(first).await.is_ok());
+        assert_eq!(rows(&reader).await, ["a"]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
