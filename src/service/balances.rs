@@ -2,17 +2,19 @@
 //! and changed in the same transaction as every entry that touches the seat, so reading a
 //! book's balances costs one small query however many entries it has.
 //!
-//! - [`upsert`] adds entries' effects (or takes them away), for any number of books in two
-//!   statements, the second sent by the caller with its other writes
-//!   ([`Writes`](crate::service::writes::Writes)): the seats' rows are read and locked (in seat
-//!   order), the new totals computed
-//!   from them with the ledger's checked arithmetic (so an amount that would overflow a balance
-//!   is refused as input, not a database error), then written with one upsert that *adds* the
-//!   delta. The row lock matters on PostgreSQL, where new entries in one book hold the book
-//!   only as appenders and reach this point side by side: the check sees the balance the
-//!   upsert adds to. The book's `balance_version` moves on in the same transaction, once per
-//!   change, when the unit of work commits ([`next_versions`], which locks the books in id
-//!   order; settlement plans are cached by it).
+//! - [`upsert`] adds entries' effects (or takes them away), for any number of books, with one
+//!   upsert that *adds* each seat's total change to its row, sent by the caller
+//!   ([`Writes`](crate::service::writes::Writes)). It never reads a balance to write one, so
+//!   appenders to one book (PostgreSQL, where they hold the book only in shared mode) cannot
+//!   lose each other's changes. A balance that would leave the range money is stored in is
+//!   the client's error (BAD_USER_INPUT on `amount`), never a wrapped or rounded value:
+//!   PostgreSQL's `bigint` arithmetic refuses it in the upsert itself ([`overflow_refused`]
+//!   names it); SQLite's would turn to floating point instead, so there the seats' stored
+//!   balances are read first and the totals checked with the ledger's arithmetic (the one
+//!   writer holds them still meanwhile). The upsert writes the rows in seat order, the order
+//!   every change locks them in. The book's `balance_version` moves on in the same
+//!   transaction, once per change, when the unit of work commits ([`next_versions`], which
+//!   locks the books in id order; settlement plans are cached by it).
 //! - [`of_book`] reads them for the API; [`recompute`] rebuilds them from the entries with the
 //!   ledger's reference function, and [`mismatches`] compares the two: `tally check` and the
 //!   integration tests run it.
@@ -26,8 +28,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{NaiveDate, Utc};
 use entity::{allocation, book, entry, entry_payer, member_balance, membership};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, InsertMany, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, InsertMany, QueryFilter,
+    QueryOrder, RuntimeErr, Set,
     sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query},
 };
 use uuid::Uuid;
@@ -51,70 +53,47 @@ pub struct Movement<'a> {
     pub direction: Direction,
 }
 
-/// The upsert that applies `movements` in order, however many (a shared entry moves its
-/// book's balances and each sharer's personal book's), after one read of every seat they touch:
-/// it adds each seat's total change. Each step is checked against the balance the steps before
-/// it left, so an overflow anywhere is the client's error, named, and nothing is written. The
-/// caller's transaction has locked every book involved, and sends the upsert (`None`: nothing
-/// moves).
+/// The upsert that applies `movements`, however many (a shared entry moves its book's balances
+/// and each sharer's personal book's): it adds each seat's total change, in seat order. An
+/// overflow is the client's error, named, and nothing is written: in the totals or (SQLite)
+/// the new balances here, or (PostgreSQL) in the upsert, whose error the caller passes through
+/// [`overflow_refused`]. The caller's transaction has locked every book involved, and sends
+/// the upsert (`None`: nothing moves).
 pub async fn upsert(
     db: &impl ConnectionTrait,
     movements: &[Movement<'_>],
 ) -> AppResult<Option<InsertMany<member_balance::ActiveModel>>> {
-    let mut steps = Vec::new();
+    // Per seat: its book and its total change.
+    let mut seats: BTreeMap<Uuid, (Uuid, Balance)> = BTreeMap::new();
     for movement in movements {
         let delta = movement.effect.delta().map_err(AppError::from)?;
-        steps.extend(
-            delta
-                .into_iter()
-                .map(|(member, change)| (movement.book_id, member, change, movement.direction)),
-        );
+        for (member, change) in delta {
+            let (_, total) = seats
+                .entry(member)
+                .or_insert((movement.book_id, Balance::ZERO));
+            *total = match movement.direction {
+                Direction::Apply => total.checked_add(change)?,
+                Direction::Unapply => total.checked_sub(change)?,
+            };
+        }
     }
-    if steps.is_empty() {
+    if seats.is_empty() {
         return Ok(None);
     }
-    // Locked in seat order (on PostgreSQL): appenders to one book reach this point side by
-    // side, and the check below must see the balance the upsert will add to.
-    let current: BTreeMap<Uuid, Balance> = member_balance::Entity::find()
-        .filter(member_balance::Column::MemberId.is_in(steps.iter().map(|step| step.1)))
-        .order_by_asc(member_balance::Column::MemberId)
-        .lock_exclusive()
-        .all(db)
-        .await?
-        .iter()
-        .map(|row| Ok((row.member_id, stored(row)?)))
-        .collect::<AppResult<_>>()?;
-    // Per seat: its book, its balance after the steps so far, and their sum.
-    let mut seats: BTreeMap<Uuid, (Uuid, Balance, Balance)> = BTreeMap::new();
-    for (book_id, member, change, direction) in steps {
-        let before = current.get(&member).copied().unwrap_or(Balance::ZERO);
-        let (_, now, total) = seats
-            .entry(member)
-            .or_insert((book_id, before, Balance::ZERO));
-        match direction {
-            Direction::Apply => {
-                *now = now.checked_add(change)?;
-                *total = total.checked_add(change)?;
-            }
-            Direction::Unapply => {
-                *now = now.checked_sub(change)?;
-                *total = total.checked_sub(change)?;
-            }
-        }
+    if db.get_database_backend() == DbBackend::Sqlite {
+        check_in_range(db, &seats).await?;
     }
     let at = Utc::now();
     let rows: Vec<_> = seats
         .into_iter()
-        .map(
-            |(member, (book_id, _, change))| member_balance::ActiveModel {
-                member_id: Set(member),
-                book_id: Set(book_id),
-                paid_e4: Set(change.paid.e4()),
-                owed_e4: Set(change.owed.e4()),
-                net_e4: Set(change.net.e4()),
-                updated_at: Set(at),
-            },
-        )
+        .map(|(member, (book_id, change))| member_balance::ActiveModel {
+            member_id: Set(member),
+            book_id: Set(book_id),
+            paid_e4: Set(change.paid.e4()),
+            owed_e4: Set(change.owed.e4()),
+            net_e4: Set(change.net.e4()),
+            updated_at: Set(at),
+        })
         .collect();
     let add = |column: member_balance::Column, name: &str| {
         (
@@ -133,6 +112,43 @@ pub async fn upsert(
     Ok(Some(
         member_balance::Entity::insert_many(rows).on_conflict(on_conflict),
     ))
+}
+
+/// SQLite: checks that each seat's stored balance plus its `change` stays in range (SQLite's
+/// integer arithmetic would silently turn to floating point past it).
+async fn check_in_range(
+    db: &impl ConnectionTrait,
+    seats: &BTreeMap<Uuid, (Uuid, Balance)>,
+) -> AppResult<()> {
+    let rows = member_balance::Entity::find()
+        .filter(member_balance::Column::MemberId.is_in(seats.keys().copied()))
+        .all(db)
+        .await?;
+    for row in &rows {
+        if let Some((_, change)) = seats.get(&row.member_id) {
+            stored(row)?.checked_add(*change)?;
+        }
+    }
+    Ok(())
+}
+
+/// The client's error for a balance that PostgreSQL refused to take out of `bigint`'s range in
+/// [`upsert`]'s statement (`22003`, numeric value out of range), as the ledger names it;
+/// anything else as it is.
+pub fn overflow_refused(error: DbErr) -> AppError {
+    let out_of_range = match &error {
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            sqlx.as_database_error()
+                .and_then(|database| database.code())
+                .is_some_and(|code| code == "22003")
+        }
+        _ => false,
+    };
+    if out_of_range {
+        ledger::LedgerError::Overflow { field: None }.into()
+    } else {
+        error.into()
+    }
 }
 
 /// Moves each book's `balance_version` on by one and returns the new versions, in book id

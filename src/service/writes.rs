@@ -1,30 +1,41 @@
-//! [`Writes`]: statements whose answers nothing in the change waits for, sent as cheaply as
-//! the database allows.
+//! [`Writes`]: statements whose answers nothing in the change waits for, sent in as few round
+//! trips as the database allows.
 //!
-//! - PostgreSQL: each at once. A parameterised statement is one round trip whatever is
-//!   queued, and sending early keeps it out of the stretch where a change holds the rows that
-//!   other writers queue for (a book's balance rows, its version).
 //! - SQLite: all together at [`Writes::flush`], as one script. Every statement is a hop to the
 //!   connection's thread and back, the largest part of a write's cost there (see the
 //!   performance notes in the README); a script is one hop. sqlx binds the `?` parameters of a
 //!   script to its statements in order, each taking as many as it has.
+//! - PostgreSQL: inserts wait for [`Writes::send_inserts`] (or the flush) and go as one
+//!   statement, each but the last in a `WITH` of its own (`WITH w0 AS (INSERT …), w1 AS
+//!   (INSERT …) INSERT …`): every sub-statement runs, foreign keys are checked at the end of
+//!   the whole statement, so a row may name one inserted beside it. Other statements go at
+//!   once. A round trip costs both processes CPU, the resource PostgreSQL's writes run out of
+//!   on a small machine; and sending the inserts before the change locks what other writers
+//!   queue for (a book's balance rows, its version) keeps them out of that stretch.
 //!
-//! So between [`Writes::send`] and [`Writes::flush`] nothing may read what was sent: on SQLite
-//! it is not written yet. A `Writes` dropped without a flush loses, on SQLite, what it held; it
-//! is `#[must_use]`, and its owner flushes it as its last step.
+//! So between sending and flushing, nothing may read what was sent: it may not be written yet.
+//! A `Writes` dropped without a flush loses what it held; it is `#[must_use]`, and its owner
+//! flushes it as its last step.
 
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, InsertMany, QueryTrait, Statement, Value,
+    ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, InsertMany, QueryTrait, Statement, Value,
+    sea_query::{
+        Alias, CommonTableExpression, InsertStatement, PostgresQueryBuilder, Values, WithClause,
+    },
 };
 
-use crate::error::AppResult;
+/// The most parameters one PostgreSQL statement may carry (the protocol counts them in 16
+/// bits); inserts that together carry more go one by one.
+const POSTGRES_MAX_PARAMETERS: usize = u16::MAX as usize;
 
-#[must_use = "on SQLite nothing is written until the flush"]
+#[must_use = "nothing is certain to be written until the flush"]
 pub struct Writes<'a, C> {
     db: &'a C,
     /// SQLite: the script so far and its parameters, in order.
     script: String,
     values: Vec<Value>,
+    /// PostgreSQL: the inserts not sent yet, in order.
+    inserts: Vec<InsertStatement>,
 }
 
 impl<'a, C: ConnectionTrait> Writes<'a, C> {
@@ -33,42 +44,104 @@ impl<'a, C: ConnectionTrait> Writes<'a, C> {
             db,
             script: String::new(),
             values: Vec::new(),
+            inserts: Vec::new(),
         }
     }
 
-    /// Sends `statement` now (PostgreSQL) or with the flush (SQLite).
-    pub async fn send(&mut self, statement: &impl QueryTrait) -> AppResult<()> {
-        let backend = self.db.get_database_backend();
-        let built = statement.build(backend);
-        if backend != DbBackend::Sqlite {
-            self.db.execute_raw(built).await?;
+    fn sqlite(&self) -> bool {
+        self.db.get_database_backend() == DbBackend::Sqlite
+    }
+
+    /// Sends `statement` now (PostgreSQL, after the inserts waiting) or with the flush
+    /// (SQLite).
+    pub async fn send(&mut self, statement: &impl QueryTrait) -> Result<(), DbErr> {
+        if self.sqlite() {
+            self.append(statement.build(DbBackend::Sqlite));
             return Ok(());
         }
-        if !self.script.is_empty() {
-            self.script.push_str(";\n");
+        self.send_inserts().await?;
+        self.db
+            .execute_raw(statement.build(self.db.get_database_backend()))
+            .await?;
+        Ok(())
+    }
+
+    /// Inserts `rows` (one statement, or none when there are none), sent with the next
+    /// [`send_inserts`](Self::send_inserts), [`send`](Self::send) or flush.
+    pub fn insert<A: ActiveModelTrait>(&mut self, rows: Vec<A>) {
+        if rows.is_empty() {
+            return;
         }
-        self.script.push_str(&built.sql);
-        if let Some(values) = built.values {
-            self.values.extend(values.0);
+        let insert = InsertMany::many(rows);
+        if self.sqlite() {
+            self.append(insert.build(DbBackend::Sqlite));
+        } else {
+            self.inserts.push(insert.into_query());
+        }
+    }
+
+    /// PostgreSQL: sends the inserts waiting, together. SQLite: nothing (they go with the
+    /// script).
+    pub async fn send_inserts(&mut self) -> Result<(), DbErr> {
+        let mut inserts = std::mem::take(&mut self.inserts);
+        let Some(last) = inserts.pop() else {
+            return Ok(());
+        };
+        if inserts.is_empty() {
+            return self.execute(last.build(PostgresQueryBuilder)).await;
+        }
+        let mut with = WithClause::new();
+        for (i, insert) in inserts.iter().enumerate() {
+            with.cte(
+                CommonTableExpression::new()
+                    .query(insert.clone())
+                    .table_name(Alias::new(format!("w{i}")))
+                    .to_owned(),
+            );
+        }
+        let together = last.clone().with(with).build(PostgresQueryBuilder);
+        if together.1.0.len() <= POSTGRES_MAX_PARAMETERS {
+            return self.execute(together).await;
+        }
+        for insert in inserts.into_iter().chain([last]) {
+            self.execute(insert.build(PostgresQueryBuilder)).await?;
         }
         Ok(())
     }
 
-    /// Inserts `rows` (one statement, or none when there are none).
-    pub async fn insert<A: ActiveModelTrait>(&mut self, rows: Vec<A>) -> AppResult<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        self.send(&InsertMany::many(rows)).await
-    }
-
     /// Sends what is still held, in the order it was given.
-    pub async fn flush(self) -> AppResult<()> {
+    pub async fn flush(mut self) -> Result<(), DbErr> {
+        if !self.sqlite() {
+            return self.send_inserts().await;
+        }
         if self.script.is_empty() {
             return Ok(());
         }
         let script = Statement::from_sql_and_values(DbBackend::Sqlite, self.script, self.values);
         self.db.execute_raw(script).await?;
+        Ok(())
+    }
+
+    /// SQLite: adds `statement` to the script.
+    fn append(&mut self, statement: Statement) {
+        if !self.script.is_empty() {
+            self.script.push_str(";\n");
+        }
+        self.script.push_str(&statement.sql);
+        if let Some(values) = statement.values {
+            self.values.extend(values.0);
+        }
+    }
+
+    /// PostgreSQL: runs one built statement.
+    async fn execute(&self, (sql, values): (String, Values)) -> Result<(), DbErr> {
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                values,
+            ))
+            .await?;
         Ok(())
     }
 }

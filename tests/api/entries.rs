@@ -1220,3 +1220,60 @@ async fn a_stop_under_write_load_loses_no_committed_write() {
         confirmed.len()
     );
 }
+
+/// A change that would take a balance past the largest amount money is stored in is refused
+/// as the client's input, on either database, and leaves nothing of itself behind: a new entry
+/// and an edit alike.
+#[tokio::test]
+async fn a_change_that_would_overflow_a_balance_is_refused_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, _) = split_book(&app, &alice, &[&bob], "EUR").await;
+    // Each fits (the largest amount is 922337203685477.5807); Alice's paid is their sum.
+    let input = |amount: &str| {
+        json!({ "bookId": book, "amount": amount, "occurredOn": "2026-11-20",
+                "description": "Huge" })
+    };
+    create_entry(&app, &alice, input("900000000000000")).await;
+    let small = create_entry(&app, &alice, input("20000000000000")).await;
+    let before = balances(&app, &alice, &book).await;
+
+    let created = mutate(
+        &app,
+        &alice,
+        CREATE_ENTRY,
+        json!({ "input": input("900000000000000") }),
+    )
+    .await;
+    assert_refused(&created, "BAD_USER_INPUT", Some("amount"));
+    let edited = mutate(
+        &app,
+        &alice,
+        UPDATE_ENTRY,
+        json!({ "id": small["id"], "version": 1, "input": {
+            "amount": "50000000000000", "occurredOn": "2026-11-20", "description": "Huge" } }),
+    )
+    .await;
+    assert_refused(&edited, "BAD_USER_INPUT", Some("amount"));
+
+    assert_eq!(balances(&app, &alice, &book).await, before);
+    assert_eq!(
+        app.count(
+            "entries",
+            "description = 'Huge' AND source_entry_id IS NULL"
+        )
+        .await,
+        2
+    );
+    let unchanged = app
+        .gql_user(
+            &alice,
+            "query($id: ID!) { entry(id: $id) { version amount } }",
+            json!({ "id": small["id"] }),
+        )
+        .await;
+    assert_eq!(
+        unchanged["data"]["entry"],
+        json!({ "version": 1, "amount": "20000000000000.00" })
+    );
+}

@@ -8,9 +8,11 @@
 //! A change collects what it inserts in a [`Batch`] and writes it last, together: a shared
 //! entry writes itself and a mirror per sharer and moves as many books' balances, and every
 //! statement is a round trip made while the book is locked (on SQLite, while the one writer
-//! waits), so the rows of all of them cost four statements (entries, payers, splits,
-//! allocations), the activity record one, and their balances two. On SQLite all but the
-//! balances' read go as one script ([`Writes`]): two hops in all.
+//! waits), so the rows of all of them are four inserts (entries, payers, splits,
+//! allocations), the activity record one, and their balances one upsert ([`Writes`]): on
+//! PostgreSQL the inserts go as one statement and the upsert as another; on SQLite the
+//! balances are read to be checked, and everything else goes as one script. Two round trips
+//! either way.
 
 use chrono::{DateTime, Utc};
 use entity::{activity_log, allocation, entry, entry_payer, split};
@@ -62,14 +64,16 @@ impl Batch {
         self.movements.push((book_id, effect, direction));
     }
 
-    /// Writes it all: at most five statements for the rows and two for the balances, the
-    /// balances last (on PostgreSQL, appenders to one book queue for their rows). An
-    /// overflowing balance is refused (BAD_USER_INPUT) before any balance is written.
+    /// Writes it all, the balances last (on PostgreSQL, appenders to one book queue for their
+    /// rows). An overflowing balance is refused (BAD_USER_INPUT), and the caller's unit of work
+    /// then keeps nothing of the change.
     pub async fn write(self, db: &impl ConnectionTrait, at: DateTime<Utc>) -> AppResult<()> {
         let mut writes = Writes::new(db);
-        writes.insert(self.entries).await?;
-        insert_children(&mut writes, &self.children, at).await?;
-        writes.insert(self.records).await?;
+        writes.insert(self.entries);
+        insert_children(&mut writes, &self.children, at);
+        writes.insert(self.records);
+        // Before the balance rows are locked: other writers queue for those.
+        writes.send_inserts().await?;
         let movements: Vec<_> = self
             .movements
             .iter()
@@ -80,19 +84,22 @@ impl Batch {
             })
             .collect();
         if let Some(upsert) = balances::upsert(db, &movements).await? {
-            writes.send(&upsert).await?;
+            writes
+                .send(&upsert)
+                .await
+                .map_err(balances::overflow_refused)?;
         }
-        writes.flush().await
+        Ok(writes.flush().await?)
     }
 }
 
 /// Writes the payers, splits and allocations of entries that have none yet, given as
 /// (book, entry, plan): three statements however many entries.
-async fn insert_children(
+fn insert_children(
     writes: &mut Writes<'_, impl ConnectionTrait>,
     entries: &[(Uuid, Uuid, Plan)],
     at: DateTime<Utc>,
-) -> AppResult<()> {
+) {
     let mut payers = Vec::new();
     let mut splits = Vec::new();
     let mut shares = Vec::new();
@@ -142,9 +149,9 @@ async fn insert_children(
             }
         }));
     }
-    writes.insert(payers).await?;
-    writes.insert(splits).await?;
-    writes.insert(shares).await
+    writes.insert(payers);
+    writes.insert(splits);
+    writes.insert(shares);
 }
 
 /// Deletes an existing entry's payers, split and allocations, before it gets new ones.
