@@ -1,8 +1,8 @@
 //! Tally's schema, as an ordered list of migrations.
 //!
 //! Conventions, so the app can rely on them:
-//! - Every constraint and index has a name (`fk_<table>_<what>`, `uq_<table>_<what>`,
-//!   `ck_<table>_<what>`, `ix_<table>_<what>`) and the app maps names to domain errors, e.g.
+//! - Every constraint, index and trigger has a name (`fk_<table>_<what>`, `uq_<table>_<what>`,
+//!   `ck_<table>_<what>`, `ix_<table>_<what>`, `tr_<table>_<what>`) and the app maps names to domain errors, e.g.
 //!   `uq_users_email_blind_index` → CONFLICT. PostgreSQL reports the name in every violation;
 //!   SQLite reports CHECK names but lists the columns for UNIQUE.
 //! - Primary keys are UUIDs (`id`) chosen by the app. Money is BIGINT in ten-thousandths
@@ -24,6 +24,7 @@ mod m20261122_000007_session_lifetime;
 mod m20261122_000008_members_carry_money;
 mod m20261122_000009_balance_version;
 mod m20261122_000010_live_entries_index;
+mod m20261207_000011_balances_stay_integers;
 
 pub use m20261121_000003_seed_global_categories::{GLOBAL_CATEGORIES, GlobalCategory};
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_members_carry_money::Migration),
             Box::new(m20261122_000009_balance_version::Migration),
             Box::new(m20261122_000010_live_entries_index::Migration),
+            Box::new(m20261207_000011_balances_stay_integers::Migration),
         ]
     }
 }

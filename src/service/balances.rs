@@ -7,12 +7,11 @@
 //!   ([`Writes`](crate::service::writes::Writes)). It never reads a balance to write one, so
 //!   appenders to one book (PostgreSQL, where they hold the book only in shared mode) cannot
 //!   lose each other's changes. A balance that would leave the range money is stored in is
-//!   the client's error (BAD_USER_INPUT on `amount`), never a wrapped or rounded value:
-//!   PostgreSQL's `bigint` arithmetic refuses it in the upsert itself ([`overflow_refused`]
-//!   names it); SQLite's would turn to floating point instead, so there the seats' stored
-//!   balances are read first and the totals checked with the ledger's arithmetic (the one
-//!   writer holds them still meanwhile). The upsert writes the rows in seat order, the order
-//!   every change locks them in. The book's `balance_version` moves on in the same
+//!   the client's error (BAD_USER_INPUT on `amount`), never a wrapped or rounded value: the
+//!   database refuses it in the upsert itself, PostgreSQL by its `bigint` arithmetic and
+//!   SQLite (whose arithmetic would turn to floating point) by a trigger that keeps balances
+//!   integers, and [`overflow_refused`] names the refusal. The upsert writes the rows in seat
+//!   order, the order every change locks them in. The book's `balance_version` moves on in the same
 //!   transaction, once per change, when the unit of work commits ([`next_versions`], which
 //!   locks the books in id order; settlement plans are cached by it).
 //! - [`of_book`] reads them for the API; [`recompute`] rebuilds them from the entries with the
@@ -28,8 +27,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{NaiveDate, Utc};
 use entity::{allocation, book, entry, entry_payer, member_balance, membership};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, InsertMany, QueryFilter,
-    QueryOrder, RuntimeErr, Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, InsertMany, QueryFilter, QueryOrder,
+    RuntimeErr, Set,
     sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query},
 };
 use uuid::Uuid;
@@ -55,12 +54,11 @@ pub struct Movement<'a> {
 
 /// The upsert that applies `movements`, however many (a shared entry moves its book's balances
 /// and each sharer's personal book's): it adds each seat's total change, in seat order. An
-/// overflow is the client's error, named, and nothing is written: in the totals or (SQLite)
-/// the new balances here, or (PostgreSQL) in the upsert, whose error the caller passes through
-/// [`overflow_refused`]. The caller's transaction has locked every book involved, and sends
-/// the upsert (`None`: nothing moves).
-pub async fn upsert(
-    db: &impl ConnectionTrait,
+/// overflow is the client's error, named, and nothing is written: in the totals here, or in a
+/// balance when the upsert runs, whose error the caller passes through [`overflow_refused`].
+/// The caller's transaction has locked every book involved, and sends the upsert (`None`:
+/// nothing moves).
+pub fn upsert(
     movements: &[Movement<'_>],
 ) -> AppResult<Option<InsertMany<member_balance::ActiveModel>>> {
     // Per seat: its book and its total change.
@@ -79,9 +77,6 @@ pub async fn upsert(
     }
     if seats.is_empty() {
         return Ok(None);
-    }
-    if db.get_database_backend() == DbBackend::Sqlite {
-        check_in_range(db, &seats).await?;
     }
     let at = Utc::now();
     let rows: Vec<_> = seats
@@ -114,33 +109,19 @@ pub async fn upsert(
     ))
 }
 
-/// SQLite: checks that each seat's stored balance plus its `change` stays in range (SQLite's
-/// integer arithmetic would silently turn to floating point past it).
-async fn check_in_range(
-    db: &impl ConnectionTrait,
-    seats: &BTreeMap<Uuid, (Uuid, Balance)>,
-) -> AppResult<()> {
-    let rows = member_balance::Entity::find()
-        .filter(member_balance::Column::MemberId.is_in(seats.keys().copied()))
-        .all(db)
-        .await?;
-    for row in &rows {
-        if let Some((_, change)) = seats.get(&row.member_id) {
-            stored(row)?.checked_add(*change)?;
-        }
-    }
-    Ok(())
-}
-
-/// The client's error for a balance that PostgreSQL refused to take out of `bigint`'s range in
-/// [`upsert`]'s statement (`22003`, numeric value out of range), as the ledger names it;
-/// anything else as it is.
+/// The client's error for a balance the database refused to take out of range in [`upsert`]'s
+/// statement, as the ledger names it: PostgreSQL's `22003` (numeric value out of range), or
+/// SQLite's trigger (`1811`, SQLITE_CONSTRAINT_TRIGGER, with the migration's message). Anything
+/// else as it is.
 pub fn overflow_refused(error: DbErr) -> AppError {
     let out_of_range = match &error {
         DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
             sqlx.as_database_error()
-                .and_then(|database| database.code())
-                .is_some_and(|code| code == "22003")
+                .is_some_and(|database| match database.code().as_deref() {
+                    Some("22003") => true,
+                    Some("1811") => database.message().contains("balance out of range"),
+                    _ => false,
+                })
         }
         _ => false,
     };

@@ -10,9 +10,8 @@
 //! statement is a round trip made while the book is locked (on SQLite, while the one writer
 //! waits), so the rows of all of them are four inserts (entries, payers, splits,
 //! allocations), the activity record one, and their balances one upsert ([`Writes`]): on
-//! PostgreSQL the inserts go as one statement and the upsert as another; on SQLite the
-//! balances are read to be checked, and everything else goes as one script. Two round trips
-//! either way.
+//! PostgreSQL the inserts go as one statement and the upsert as another; on SQLite they all go
+//! as one script.
 
 use chrono::{DateTime, Utc};
 use entity::{activity_log, allocation, entry, entry_payer, split};
@@ -83,13 +82,15 @@ impl Batch {
                 direction: *direction,
             })
             .collect();
-        if let Some(upsert) = balances::upsert(db, &movements).await? {
+        // The upsert is sent now (PostgreSQL) or with the script (SQLite): either may be
+        // where the database refuses an overflowing balance.
+        if let Some(upsert) = balances::upsert(&movements)? {
             writes
                 .send(&upsert)
                 .await
                 .map_err(balances::overflow_refused)?;
         }
-        Ok(writes.flush().await?)
+        writes.flush().await.map_err(balances::overflow_refused)
     }
 }
 
