@@ -1,9 +1,9 @@
 //! Tally's schema, as an ordered list of migrations.
 //!
 //! Conventions, so the app can rely on them:
-//! - Every constraint, index and trigger has a name (`fk_<table>_<what>`, `uq_<table>_<what>`,
-//!   `ck_<table>_<what>`, `ix_<table>_<what>`, `tr_<table>_<what>`) and the app maps names to domain errors, e.g.
-//!   `uq_users_email_blind_index` → CONFLICT. PostgreSQL reports the name in every violation;
+//! - Every constraint, index and trigger has a name (`fk_<table>_<what>`,
+//!   `uq_<table>_<what>`, `ck_<table>_<what>`, `ix_<table>_<what>`, `tr_<table>_<what>`) and
+//!   the app maps names to domain errors, e.g. `uq_users_email_blind_index` → CONFLICT. PostgreSQL reports the name in every violation;
 //!   SQLite reports CHECK names but lists the columns for UNIQUE.
 //! - Primary keys are UUIDs (`id`) chosen by the app. Money is BIGINT in ten-thousandths
 //!   (`*_e4`), exact on both backends. Timestamps have no database default: the app writes them,
@@ -27,6 +27,7 @@ mod m20261122_000010_live_entries_index;
 mod m20261207_000011_balances_stay_integers;
 
 pub use m20261121_000003_seed_global_categories::{GLOBAL_CATEGORIES, GlobalCategory};
+pub use m20261207_000011_balances_stay_integers::REFUSAL as BALANCE_OUT_OF_RANGE;
 
 /// Applies Tally's migrations in order: `Migrator::up(&db, None)`.
 pub struct Migrator;

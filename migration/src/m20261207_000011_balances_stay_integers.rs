@@ -14,7 +14,7 @@ use sea_orm_migration::{prelude::*, sea_orm::DatabaseBackend};
 pub struct Migration;
 
 /// The message the triggers abort with; the app recognises the refusal by it.
-const REFUSAL: &str = "balance out of range";
+pub const REFUSAL: &str = "balance out of range";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

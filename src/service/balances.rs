@@ -11,9 +11,9 @@
 //!   database refuses it in the upsert itself, PostgreSQL by its `bigint` arithmetic and
 //!   SQLite (whose arithmetic would turn to floating point) by a trigger that keeps balances
 //!   integers, and [`overflow_refused`] names the refusal. The upsert writes the rows in seat
-//!   order, the order every change locks them in. The book's `balance_version` moves on in the same
-//!   transaction, once per change, when the unit of work commits ([`next_versions`], which
-//!   locks the books in id order; settlement plans are cached by it).
+//!   order, the order every change locks them in. The book's `balance_version` moves on in
+//!   the same transaction, once per change, when the unit of work commits ([`next_versions`],
+//!   which locks the books in id order; settlement plans are cached by it).
 //! - [`of_book`] reads them for the API; [`recompute`] rebuilds them from the entries with the
 //!   ledger's reference function, and [`mismatches`] compares the two: `tally check` and the
 //!   integration tests run it.
@@ -119,7 +119,7 @@ pub fn overflow_refused(error: DbErr) -> AppError {
             sqlx.as_database_error()
                 .is_some_and(|database| match database.code().as_deref() {
                     Some("22003") => true,
-                    Some("1811") => database.message().contains("balance out of range"),
+                    Some("1811") => database.message().contains(migration::BALANCE_OUT_OF_RANGE),
                     _ => false,
                 })
         }

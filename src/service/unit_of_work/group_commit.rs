@@ -142,9 +142,7 @@ impl SqliteWriter {
             return Ok(None);
         };
         let mut state = Arc::clone(&shared.turn).lock_owned().await;
-        if state.group.as_ref().is_some_and(|group| group.abandoned) {
-            shared.roll_back_abandoned(&mut state).await;
-        }
+        shared.roll_back_abandoned(&mut state).await;
         if state.group.is_none() {
             state.group = Some(open_group(&state.connection).await?);
         }
@@ -176,11 +174,12 @@ async fn open_group(connection: &DatabaseConnection) -> Result<Group, DbErr> {
 }
 
 impl Shared {
-    /// After a failed unit: rolls back what it wrote, leaving its savepoint open and empty for
-    /// the next unit. The savepoint is gone only if SQLite rolled the whole transaction back (a
-    /// failed statement may); then the group's units are failed and the connection replaced.
+    /// If the group's last unit was abandoned: rolls back what it wrote, leaving its savepoint
+    /// open and empty for the next unit. The savepoint is gone only if SQLite rolled the whole
+    /// transaction back (a failed statement may); then the group's units are failed and the
+    /// connection replaced.
     async fn roll_back_abandoned(&self, state: &mut State) {
-        let Some(group) = &mut state.group else {
+        let Some(group) = state.group.as_mut().filter(|group| group.abandoned) else {
             return;
         };
         group.abandoned = false;
@@ -198,9 +197,7 @@ impl Shared {
     /// abandoned), then answers its units and delivers their events in the order they were
     /// released.
     async fn commit(&self, state: &mut State) {
-        if state.group.as_ref().is_some_and(|group| group.abandoned) {
-            self.roll_back_abandoned(state).await;
-        }
+        self.roll_back_abandoned(state).await;
         let Some(Group { txn, members, .. }) = state.group.take() else {
             return;
         };
@@ -396,6 +393,12 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    /// A unit that writes `x` and ends without committing: its turn is given back abandoned.
+    fn failing(writer: &SqliteWriter, x: &'static str) -> tokio::task::JoinHandle<()> {
+        let writer = writer.clone();
+        tokio::spawn(async move { drop(holding_after(&writer, x).await) })
+    }
+
     /// A unit that writes `x` and commits; what its commit answered.
     fn unit(writer: &SqliteWriter, x: &'static str) -> tokio::task::JoinHandle<AppResult<()>> {
         let writer = writer.clone();
@@ -456,10 +459,7 @@ mod tests {
     async fn a_unit_abandoned_last_in_its_group_is_rolled_back_before_the_commit() {
         let (writer, reader) = writer().await;
         let first = holding_after(&writer, "a").await;
-        let failing = {
-            let writer = writer.clone();
-            tokio::spawn(async move { drop(holding_after(&writer, "b").await) })
-        };
+        let failing = failing(&writer, "b");
         settle().await;
         // The committer that `first`'s end wakes queues behind the failing unit.
         let first = tokio::spawn(first.commit(Vec::new()));
@@ -472,11 +472,8 @@ mod tests {
     async fn a_failed_unit_is_rolled_back_alone() {
         let (writer, reader) = writer().await;
         let first = holding_after(&writer, "a").await;
-        let failing = {
-            let writer = writer.clone();
-            // Ends without committing: rolled back to its savepoint.
-            tokio::spawn(async move { drop(holding_after(&writer, "b").await) })
-        };
+        // Rolled back to its savepoint.
+        let failing = failing(&writer, "b");
         settle().await;
         let c = unit(&writer, "c");
         settle().await;
