@@ -11,7 +11,7 @@ use crate::{
     graphql::{
         accounts::{User, parse_id},
         context::{actor, state},
-        entries::{Entry, MemberBalance, current, seat},
+        entries::{Entry, MemberBalance, recorded, seat},
         guards::BookRoleGuard,
         loaders::user,
         members::Member,
@@ -164,7 +164,7 @@ impl SettlingMutation {
             .as_deref()
             .map(IdempotencyKey::parse)
             .transpose()?;
-        let id = entries::record_payment(
+        let written = entries::record_payment(
             state(ctx)?,
             &actor(ctx)?,
             book_id,
@@ -173,7 +173,7 @@ impl SettlingMutation {
             key.as_ref(),
         )
         .await?;
-        current(ctx, id).await
+        recorded(ctx, written).await
     }
 }
 

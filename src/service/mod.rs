@@ -100,7 +100,9 @@ impl Actor {
     }
 }
 
-/// The current time, read once per operation so one write never mixes two clocks.
+/// The current time, read once per operation so one write never mixes two clocks; in whole
+/// microseconds, the precision PostgreSQL stores, so a row a service answers with without
+/// reading it back ([`entries::Recorded`]) shows the times every later read shows.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+    chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6)
 }

@@ -275,6 +275,65 @@ async fn a_stale_version_is_a_conflict_and_changes_nothing() {
     assert_eq!(balances(&app, &alice, &book).await, before);
 }
 
+/// The entry a new entry's mutation answers with is the row it wrote, not read back: a later
+/// read shows exactly the same, times, creator and mirrors included, on both databases.
+#[tokio::test]
+async fn a_new_entry_answers_with_what_a_later_read_shows() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.register("Alice").await, app.register("Bob").await);
+    let (book, seats) = split_book(&app, &alice, &[&bob], "TWD").await;
+    let categories = app
+        .gql_user(
+            &alice,
+            r#"query($book: ID!) { categories(bookId: $book) { id } }"#,
+            json!({ "book": book }),
+        )
+        .await;
+    let category = categories["data"]["categories"][0]["id"].clone();
+    assert!(category.is_string(), "{categories}");
+    let read = |id: Value| {
+        let (app, alice) = (&app, &alice);
+        async move {
+            let document = with_fields(
+                "query($id: ID!) { entry(id: $id) { ...EntryFields createdAt updatedAt creator { id } } }",
+            );
+            let response = app.gql_user(alice, &document, json!({ "id": id })).await;
+            response["data"]["entry"].clone()
+        }
+    };
+    let input = json!({ "bookId": book, "amount": "10.01", "currency": "EUR",
+                        "exchangeRate": "34.1234", "occurredOn": "2026-11-20",
+                        "description": "Dinner", "note": "the whole table",
+                        "categoryId": category,
+                        "payers": [{ "memberId": seats[1], "amount": "10.01" }],
+                        "split": { "mode": "RATIO", "members": [
+                            { "memberId": seats[0], "value": "33.3333" },
+                            { "memberId": seats[1], "value": "66.6667" }] } });
+    let created = mutate(
+        &app,
+        &alice,
+        "mutation($input: CreateEntryInput!) { createEntry(input: $input) { ...EntryFields createdAt updatedAt creator { id } } }",
+        json!({ "input": input }),
+    )
+    .await;
+    let entry = &created["data"]["createEntry"];
+    assert!(entry["mirrors"][0].is_object(), "{created}");
+    assert_eq!(*entry, read(entry["id"].clone()).await);
+
+    let payment = json!({ "bookId": book, "from": seats[0], "to": seats[1], "amount": "5",
+                          "occurredOn": "2026-11-21", "allowOverpay": true });
+    let paid = mutate(
+        &app,
+        &alice,
+        "mutation($input: PaymentInput!) { recordPayment(input: $input) { ...EntryFields createdAt updatedAt creator { id } } }",
+        json!({ "input": payment }),
+    )
+    .await;
+    let entry = &paid["data"]["recordPayment"];
+    assert_eq!(entry["kind"], "TRANSFER", "{paid}");
+    assert_eq!(*entry, read(entry["id"].clone()).await);
+}
+
 #[tokio::test]
 async fn a_repeated_idempotency_key_writes_once() {
     let app = TestApp::spawn().await;

@@ -145,16 +145,26 @@ pub fn ledger_kind(kind: entity::enums::EntryKind) -> ledger::EntryKind {
     }
 }
 
+/// What recording a new entry came to.
+#[derive(Debug)]
+pub enum Recorded {
+    /// The row this request wrote and committed, as stored: every column was set by the
+    /// service, so the caller answers with it and reads nothing back.
+    New(Box<entry::Model>),
+    /// A retry under the same idempotency key: the entry the first request wrote, which may
+    /// have changed since.
+    Replay(Uuid),
+}
+
 /// Records a new entry in `book_id` (WRITER and up). With `key`, a repeated request (same
-/// caller, same key, same input) returns the first one's entry without writing again.
-/// Returns the entry's id.
+/// caller, same key, same input) gets the first one's entry without writing again.
 pub async fn create(
     state: &AppState,
     actor: &Actor,
     book_id: Uuid,
     draft: &EntryDraft,
     key: Option<&IdempotencyKey>,
-) -> AppResult<Uuid> {
+) -> AppResult<Recorded> {
     record_new(state, actor, book_id, draft, key, None).await
 }
 
@@ -168,7 +178,7 @@ pub async fn record_payment(
     draft: &EntryDraft,
     payment: Payment,
     key: Option<&IdempotencyKey>,
-) -> AppResult<Uuid> {
+) -> AppResult<Recorded> {
     record_new(state, actor, book_id, draft, key, Some(payment)).await
 }
 
@@ -179,7 +189,7 @@ async fn record_new(
     draft: &EntryDraft,
     key: Option<&IdempotencyKey>,
     payment: Option<Payment>,
-) -> AppResult<Uuid> {
+) -> AppResult<Recorded> {
     actor.ensure_may_write()?;
     let entry_id = Uuid::now_v7();
     let at = now();
@@ -199,7 +209,7 @@ async fn record_new(
             idempotency::claim(txn, actor.user_id, operation, key, hash, entry_id, at).await?;
         if let Claim::Replay(first) = claim {
             work.commit(state).await?;
-            return Ok(first);
+            return Ok(Recorded::Replay(first));
         }
     }
     // A new entry only adds to its book: others may be written beside it. A payment is checked
@@ -226,8 +236,8 @@ async fn record_new(
         created_at: Set(at),
         ..fields(draft, &plan, at)
     };
-    // Every column is set, so the row is known without reading it back; it is inserted with
-    // its mirrors.
+    // Every column is set, so the row is known without reading it back (it is inserted with
+    // its mirrors, and is what the caller answers with).
     let row = new_row.clone().try_into_model()?;
     let mut batch = Batch::default();
     batch.record(record(
@@ -244,7 +254,7 @@ async fn record_new(
     let changed = write_money(txn, &row, &plan, None, batch, at).await?;
     publish(&mut work, changed);
     work.commit(state).await?;
-    Ok(entry_id)
+    Ok(Recorded::New(Box::new(row)))
 }
 
 /// Replaces an entry's content, if it is still at `expected_version`.
