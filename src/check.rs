@@ -1,6 +1,7 @@
 //! `tally check`: the auditor. Recomputes every book's balances from its live entries with the
 //! ledger's reference function and compares them with the materialised `member_balances` the
-//! writes keep, book by book; also checks that each book's nets sum to zero.
+//! writes keep, book by book; also checks that each book's nets sum to zero, and that its
+//! stored count of live entries (`books.live_entries`) is the count of its live entries.
 //!
 //! It reads only, so it can run against a live database; a write committing mid-check can
 //! only show up as a mismatch in the book it touched, and a second run tells a race from
@@ -8,8 +9,10 @@
 
 use std::fmt;
 
-use entity::book;
-use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, QuerySelect};
+use entity::{book, entry};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::service::balances::{self, Mismatch};
@@ -76,16 +79,28 @@ fn reason(error: crate::error::AppError) -> String {
 
 /// Checks every book.
 pub async fn run(db: &impl ConnectionTrait) -> Result<Report, sea_orm::DbErr> {
-    let books: Vec<Uuid> = book::Entity::find()
+    let books: Vec<(Uuid, i64)> = book::Entity::find()
         .select_only()
         .column(book::Column::Id)
+        .column(book::Column::LiveEntries)
         .order_by_asc(book::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
     let mut report = Report::default();
-    for book_id in books {
+    for (book_id, stored_count) in books {
         report.books += 1;
+        let live = entry::Entity::find()
+            .filter(entry::Column::BookId.eq(book_id))
+            .filter(entry::Column::DeletedAt.is_null())
+            .count(db)
+            .await?;
+        if u64::try_from(stored_count).ok() != Some(live) {
+            report.broken.push((
+                book_id,
+                format!("counts {stored_count} live entries, holds {live}"),
+            ));
+        }
         match balances::mismatches(db, book_id).await {
             Ok(found) => report.mismatches.extend(found),
             Err(error) => report.broken.push((book_id, reason(error))),

@@ -30,6 +30,10 @@ pub struct Model {
     /// Bumped by every change to the book's balances (settlement plans are cached by it).
     #[sea_orm(default_value = 0)]
     pub balance_version: i64,
+    /// How many live (not deleted) entries the book holds, mirrors included: moved with
+    /// `balance_version`, by the change that adds, deletes or restores them.
+    #[sea_orm(default_value = 0)]
+    pub live_entries: i64,
     pub updated_at: DateTimeUtc,
 }
 

@@ -25,6 +25,7 @@ mod m20261122_000008_members_carry_money;
 mod m20261122_000009_balance_version;
 mod m20261122_000010_live_entries_index;
 mod m20261207_000011_balances_stay_integers;
+mod m20261207_000012_live_entry_count;
 
 pub use m20261121_000003_seed_global_categories::{GLOBAL_CATEGORIES, GlobalCategory};
 pub use m20261207_000011_balances_stay_integers::REFUSAL as BALANCE_OUT_OF_RANGE;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_balance_version::Migration),
             Box::new(m20261122_000010_live_entries_index::Migration),
             Box::new(m20261207_000011_balances_stay_integers::Migration),
+            Box::new(m20261207_000012_live_entry_count::Migration),
         ]
     }
 }

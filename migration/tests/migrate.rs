@@ -116,6 +116,37 @@ async fn assert_schema_is_complete(db: &DatabaseConnection) {
     }
 }
 
+/// `books.live_entries` starts as the count of each book's live entries: migrating a database
+/// that already holds entries counts them.
+#[tokio::test]
+async fn the_live_entry_count_starts_from_the_entries_already_there() {
+    on_every_backend(|db| async move {
+        let owner = insert_user(&db).await;
+        let (counted, empty) = (
+            insert_book(&db, &owner).await,
+            insert_book(&db, &owner).await,
+        );
+        for deleted in [false, false, true] {
+            let mut row = entry_row(&counted, &owner, 10_000);
+            if deleted {
+                row.deleted_at = Set(Some(at(1)));
+            }
+            row.insert(&db).await.unwrap();
+        }
+        Migrator::down(&db, Some(1)).await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        for (book, live) in [(counted, 2), (empty, 0)] {
+            let found = book::Entity::find_by_id(book.id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(found.live_entries, live);
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn foreign_keys_are_enforced() {
     on_every_backend(|db| async move {
@@ -758,6 +789,7 @@ async fn insert_book(db: &DatabaseConnection, owner: &user::Model) -> book::Mode
         created_at: Set(at(0)),
         updated_at: Set(at(0)),
         balance_version: Set(7),
+        live_entries: Set(0),
     }
     .insert(db)
     .await

@@ -132,35 +132,47 @@ pub fn overflow_refused(error: DbErr) -> AppError {
     }
 }
 
-/// Moves each book's `balance_version` on by one and returns the new versions, in book id
-/// order, in one statement. The unit of work calls it once at commit, for every changed book
-/// (a shared entry changes its book and each sharer's personal book). The rows are locked for
-/// the update in ascending id order first: appenders hold their books only in shared mode
-/// until here, so two of them may reach this point together and must meet their common
-/// books in one order.
+/// Moves each book's `balance_version` on by one, and its `live_entries` by the number of live
+/// entries the change added to it (book → count, negative for deletions), and returns the new
+/// versions, in book id order, in one statement. The unit of work calls it once at commit, for
+/// every changed book (a shared entry changes its book and each sharer's personal book). The
+/// rows are locked for the update in ascending id order first: appenders hold their books only
+/// in shared mode until here, so two of them may reach this point together and must meet
+/// their common books in one order.
 pub async fn next_versions(
     db: &impl ConnectionTrait,
-    book_ids: &BTreeSet<Uuid>,
+    books: &BTreeMap<Uuid, i64>,
 ) -> AppResult<Vec<(Uuid, i64)>> {
-    if book_ids.is_empty() {
+    if books.is_empty() {
         return Ok(Vec::new());
     }
     let in_order = Query::select()
         .column(book::Column::Id)
         .from(book::Entity)
-        .and_where(book::Column::Id.is_in(book_ids.iter().copied()))
+        .and_where(book::Column::Id.is_in(books.keys().copied()))
         .order_by(book::Column::Id, Order::Asc)
         .lock(LockType::NoKeyUpdate)
         .to_owned();
-    let updated = book::Entity::update_many()
-        .col_expr(
-            book::Column::BalanceVersion,
-            Expr::col(book::Column::BalanceVersion).add(1),
-        )
+    let mut update = book::Entity::update_many().col_expr(
+        book::Column::BalanceVersion,
+        Expr::col(book::Column::BalanceVersion).add(1),
+    );
+    let mut counted = books.iter().filter(|(_, delta)| **delta != 0);
+    if let Some((&first, &delta)) = counted.next() {
+        let by_book = counted.fold(
+            Expr::case(book::Column::Id.eq(first), delta),
+            |case, (&book_id, &delta)| case.case(book::Column::Id.eq(book_id), delta),
+        );
+        update = update.col_expr(
+            book::Column::LiveEntries,
+            Expr::col(book::Column::LiveEntries).add(by_book.finally(0)),
+        );
+    }
+    let updated = update
         .filter(book::Column::Id.in_subquery(in_order))
         .exec_with_returning(db)
         .await?;
-    if updated.len() != book_ids.len() {
+    if updated.len() != books.len() {
         return Err(AppError::NotFound { entity: "book" });
     }
     let mut versions: Vec<(Uuid, i64)> = updated

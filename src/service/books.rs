@@ -76,6 +76,7 @@ pub async fn insert_book(
         created_at: Set(at),
         updated_at: Set(at),
         balance_version: Set(0),
+        live_entries: Set(0),
     }
     .insert(db)
     .await?;

@@ -404,10 +404,16 @@ pub async fn mirror_claimed_seat(
     Ok(changed)
 }
 
-/// Announces each changed entry, and the balances of its book, once the unit of work commits.
+/// Announces each changed entry, and the balances of its book, once the unit of work commits;
+/// and counts the entries it adds to or takes from their books' live entries.
 pub fn publish(work: &mut UnitOfWork, changed: Vec<Changed>) {
     for change in changed {
-        work.balances_changed(change.book_id);
+        let delta = match change.change {
+            EntryChange::Created | EntryChange::Restored => 1,
+            EntryChange::Deleted => -1,
+            EntryChange::Updated => 0,
+        };
+        work.entries_counted(change.book_id, delta);
         work.publish(Event::EntryChanged {
             book_id: change.book_id,
             entry_id: change.entry_id,

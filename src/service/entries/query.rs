@@ -148,6 +148,26 @@ pub struct EntryFilter {
 }
 
 impl EntryFilter {
+    /// Whether the filter lets every live entry through, and only those: the default.
+    fn is_every_live_entry(&self) -> bool {
+        let Self {
+            from,
+            to,
+            category_id,
+            member_id,
+            kind,
+            text,
+            include_deleted,
+        } = self;
+        from.is_none()
+            && to.is_none()
+            && category_id.is_none()
+            && member_id.is_none()
+            && kind.is_none()
+            && text.is_none()
+            && !include_deleted
+    }
+
     fn condition(&self, book_id: Uuid) -> Condition {
         let mut condition = Condition::all().add(entry::Column::BookId.eq(book_id));
         if !self.include_deleted {
@@ -213,12 +233,23 @@ pub async fn page(
     Ok(order.apply(query).limit(limit).all(db).await?)
 }
 
-/// How many entries of the book the filter lets through.
+/// How many entries of the book the filter lets through. All its live entries, the default,
+/// are counted by the writes (`books.live_entries`, read with the book): a count that costs
+/// the same at 100 and at 100,000 entries; any other filter counts through the indexes.
 pub async fn count(
     db: &impl ConnectionTrait,
     access: &BookAccess,
     filter: &EntryFilter,
 ) -> AppResult<u64> {
+    if filter.is_every_live_entry() {
+        return u64::try_from(access.book().live_entries).map_err(|_| {
+            AppError::internal(anyhow::anyhow!(
+                "book {} counts {} live entries",
+                access.book_id(),
+                access.book().live_entries
+            ))
+        });
+    }
     Ok(entry::Entity::find()
         .filter(filter.condition(access.book_id()))
         .count(db)

@@ -23,7 +23,7 @@
 
 mod group_commit;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use uuid::Uuid;
@@ -36,8 +36,9 @@ pub struct UnitOfWork {
     txn: Txn,
     events: Vec<Event>,
     /// Books whose balances or roster this change touched (sorted: versions move in id order,
-    /// the order every write locks books in).
-    books: BTreeSet<Uuid>,
+    /// the order every write locks books in), each with the number of live entries the change
+    /// added to it (negative: took away).
+    books: BTreeMap<Uuid, i64>,
 }
 
 /// Where a unit of work writes.
@@ -58,7 +59,7 @@ impl UnitOfWork {
         Ok(Self {
             txn,
             events: Vec::new(),
-            books: BTreeSet::new(),
+            books: BTreeMap::new(),
         })
     }
 
@@ -78,7 +79,13 @@ impl UnitOfWork {
     /// Marks a change to `book_id`'s balances or roster: its version moves on at commit, and
     /// [`Event::BalancesChanged`] announces it. The caller's transaction has locked the book.
     pub fn balances_changed(&mut self, book_id: Uuid) {
-        self.books.insert(book_id);
+        self.books.entry(book_id).or_default();
+    }
+
+    /// Marks `delta` live entries added to `book_id` (negative: deleted), a change to its
+    /// balances too: `books.live_entries` moves with its version.
+    pub fn entries_counted(&mut self, book_id: Uuid, delta: i64) {
+        *self.books.entry(book_id).or_default() += delta;
     }
 
     /// Commits the change, then delivers its events.
