@@ -13,7 +13,8 @@
 //!   integers, and [`overflow_refused`] names the refusal. The upsert writes the rows in seat
 //!   order, the order every change locks them in. The book's `balance_version` moves on in
 //!   the same transaction, once per change, when the unit of work commits ([`next_versions`],
-//!   which locks the books in id order; settlement plans are cached by it).
+//!   which locks the books in id order; settlement plans are cached by it), and its count of
+//!   live entries with it.
 //! - [`of_book`] reads them for the API; [`recompute`] rebuilds them from the entries with the
 //!   ledger's reference function, and [`mismatches`] compares the two: `tally check` and the
 //!   integration tests run it.

@@ -277,6 +277,9 @@ async fn a_stale_version_is_a_conflict_and_changes_nothing() {
 
 /// The entry a new entry's mutation answers with is the row it wrote, not read back: a later
 /// read shows exactly the same, times, creator and mirrors included, on both databases.
+/// What `a_new_entry_answers_with_what_a_later_read_shows` asks of an entry, answered and read.
+const ANSWERED: &str = "...EntryFields createdAt updatedAt creator { id }";
+
 #[tokio::test]
 async fn a_new_entry_answers_with_what_a_later_read_shows() {
     let app = TestApp::spawn().await;
@@ -294,9 +297,9 @@ async fn a_new_entry_answers_with_what_a_later_read_shows() {
     let read = |id: Value| {
         let (app, alice) = (&app, &alice);
         async move {
-            let document = with_fields(
-                "query($id: ID!) { entry(id: $id) { ...EntryFields createdAt updatedAt creator { id } } }",
-            );
+            let document = with_fields(&format!(
+                "query($id: ID!) {{ entry(id: $id) {{ {ANSWERED} }} }}"
+            ));
             let response = app.gql_user(alice, &document, json!({ "id": id })).await;
             response["data"]["entry"].clone()
         }
@@ -312,7 +315,9 @@ async fn a_new_entry_answers_with_what_a_later_read_shows() {
     let created = mutate(
         &app,
         &alice,
-        "mutation($input: CreateEntryInput!) { createEntry(input: $input) { ...EntryFields createdAt updatedAt creator { id } } }",
+        &format!(
+            "mutation($input: CreateEntryInput!) {{ createEntry(input: $input) {{ {ANSWERED} }} }}"
+        ),
         json!({ "input": input }),
     )
     .await;
@@ -325,7 +330,9 @@ async fn a_new_entry_answers_with_what_a_later_read_shows() {
     let paid = mutate(
         &app,
         &alice,
-        "mutation($input: PaymentInput!) { recordPayment(input: $input) { ...EntryFields createdAt updatedAt creator { id } } }",
+        &format!(
+            "mutation($input: PaymentInput!) {{ recordPayment(input: $input) {{ {ANSWERED} }} }}"
+        ),
         json!({ "input": payment }),
     )
     .await;
