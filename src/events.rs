@@ -58,9 +58,11 @@ pub enum Event {
         change: EntryChange,
     },
     /// A book's balances or its roster changed (an entry, a payment, a member joining, leaving,
-    /// removed or given another role); `version` is the book's `balance_version` after the
-    /// change. Each committed change moves it by exactly one, so a gap means a missed event.
-    BalancesChanged { book_id: Uuid, version: i64 },
+    /// removed or given another role), and its `balance_version` moved on by exactly one.
+    /// Receivers read the state they follow, version included (a version that jumped means a
+    /// missed change): the event does not carry it, so it is known, and sent, before the
+    /// change's last statement moves it (see [`crate::service::unit_of_work`]).
+    BalancesChanged { book_id: Uuid },
     /// A user's public profile (their name) changed: instances forget the cached one.
     ProfileChanged { user_id: Uuid },
     /// Events may have been missed until `since` (when the listener was listening again):

@@ -2,35 +2,38 @@
 //! and changed in the same transaction as every entry that touches the seat, so reading a
 //! book's balances costs one small query however many entries it has.
 //!
-//! - [`upsert`] adds entries' effects (or takes them away), for any number of books, with one
-//!   upsert that *adds* each seat's total change to its row, sent by the caller
-//!   ([`Writes`](crate::service::writes::Writes)). It never reads a balance to write one, so
-//!   appenders to one book (PostgreSQL, where they hold the book only in shared mode) cannot
-//!   lose each other's changes. A balance that would leave the range money is stored in is
-//!   the client's error (BAD_USER_INPUT on `amount`), never a wrapped or rounded value: the
+//! - [`Moves`] adds up a change's effects on balances (or takes them away), for any number of
+//!   books; the unit of work keeps them, and at commit [`apply`] applies them with one
+//!   upsert that *adds* each seat's total change to its row. It never reads a balance to write
+//!   one, so appenders to one book (PostgreSQL, where they hold the book only in shared mode)
+//!   cannot lose each other's changes. A balance that would leave the range money is stored in
+//!   is the client's error (BAD_USER_INPUT on `amount`), never a wrapped or rounded value: the
 //!   database refuses it in the upsert itself, PostgreSQL by its `bigint` arithmetic and
 //!   SQLite (whose arithmetic would turn to floating point) by a trigger that keeps balances
 //!   integers, and [`overflow_refused`] names the refusal. The upsert writes the rows in seat
-//!   order, the order every change locks them in. The book's `balance_version` moves on in
-//!   the same transaction, once per change, when the unit of work commits ([`next_versions`],
-//!   which locks the books in id order; settlement plans are cached by it), and its count of
-//!   live entries with it.
+//!   order, the order every change locks them in. In the same statement, each changed book's
+//!   `balance_version` moves on, once per change (settlement plans are cached by it), and its
+//!   count of live entries with it.
 //! - [`of_book`] reads them for the API; [`recompute`] rebuilds them from the entries with the
 //!   ledger's reference function, and [`mismatches`] compares the two: `tally check` and the
 //!   integration tests run it.
 //!
 //! The balance rows and the versions are the last locks a change takes, and the only ones
 //! appenders to one book queue for: what they hold from there to their commit is what bounds
-//! the rate of new entries in one book on PostgreSQL.
+//! the rate of new entries in one book on PostgreSQL, so they are taken by the change's last
+//! statement.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{NaiveDate, Utc};
 use entity::{allocation, book, entry, entry_payer, member_balance, membership};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, InsertMany, QueryFilter, QueryOrder,
-    RuntimeErr, Set,
-    sea_query::{Expr, ExprTrait, LockType, OnConflict, Order, Query},
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QueryTrait, RuntimeErr, Set, Statement,
+    sea_query::{
+        Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, LockType, OnConflict,
+        Order, PostgresQueryBuilder, Query, SqliteQueryBuilder,
+    },
 };
 use uuid::Uuid;
 
@@ -39,6 +42,9 @@ use crate::{
     ledger::{self, Balance, EntryEffect, Money},
 };
 
+/// PostgreSQL: the name [`apply`] gives the balance upsert in its statement.
+const MOVED: &str = "moved";
+
 /// Which way an effect is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -46,72 +52,76 @@ pub enum Direction {
     Unapply,
 }
 
-/// One effect moving one book's balances.
-pub struct Movement<'a> {
-    pub book_id: Uuid,
-    pub effect: &'a EntryEffect,
-    pub direction: Direction,
-}
+/// The balance changes of one unit of work, added up as the change makes them: per seat, its
+/// book and its total change. An overflow in the totals is the client's error, named, and
+/// found before anything is sent; one in a stored balance is found by the statement that
+/// applies them ([`apply`]), whose error [`overflow_refused`] names.
+#[derive(Default)]
+pub struct Moves(BTreeMap<Uuid, (Uuid, Balance)>);
 
-/// The upsert that applies `movements`, however many (a shared entry moves its book's balances
-/// and each sharer's personal book's): it adds each seat's total change, in seat order. An
-/// overflow is the client's error, named, and nothing is written: in the totals here, or in a
-/// balance when the upsert runs, whose error the caller passes through [`overflow_refused`].
-/// The caller's transaction has locked every book involved, and sends the upsert (`None`:
-/// nothing moves).
-pub fn upsert(
-    movements: &[Movement<'_>],
-) -> AppResult<Option<InsertMany<member_balance::ActiveModel>>> {
-    // Per seat: its book and its total change.
-    let mut seats: BTreeMap<Uuid, (Uuid, Balance)> = BTreeMap::new();
-    for movement in movements {
-        let delta = movement.effect.delta().map_err(AppError::from)?;
-        for (member, change) in delta {
-            let (_, total) = seats
-                .entry(member)
-                .or_insert((movement.book_id, Balance::ZERO));
-            *total = match movement.direction {
+impl Moves {
+    /// Adds `effect` on `book_id`'s balances (or takes it away). The caller's transaction has
+    /// locked the book, and its version moves with these balances at commit.
+    pub fn add(
+        &mut self,
+        book_id: Uuid,
+        effect: &EntryEffect,
+        direction: Direction,
+    ) -> AppResult<()> {
+        for (member, change) in effect.delta().map_err(AppError::from)? {
+            let (_, total) = self.0.entry(member).or_insert((book_id, Balance::ZERO));
+            *total = match direction {
                 Direction::Apply => total.checked_add(change)?,
                 Direction::Unapply => total.checked_sub(change)?,
             };
         }
+        Ok(())
     }
-    if seats.is_empty() {
-        return Ok(None);
-    }
-    let at = Utc::now();
-    let rows: Vec<_> = seats
-        .into_iter()
-        .map(|(member, (book_id, change))| member_balance::ActiveModel {
-            member_id: Set(member),
-            book_id: Set(book_id),
-            paid_e4: Set(change.paid.e4()),
-            owed_e4: Set(change.owed.e4()),
-            net_e4: Set(change.net.e4()),
-            updated_at: Set(at),
-        })
-        .collect();
-    let add = |column: member_balance::Column, name: &str| {
-        (
-            column,
-            Expr::col((member_balance::Entity, column)).add(Expr::cust(format!("excluded.{name}"))),
+
+    /// The upsert that *adds* each seat's total change to its row, in seat order (the order
+    /// every change locks them in); `None` when nothing moves.
+    fn upsert(self) -> Option<InsertStatement> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let at = Utc::now();
+        let rows: Vec<_> = self
+            .0
+            .into_iter()
+            .map(|(member, (book_id, change))| member_balance::ActiveModel {
+                member_id: Set(member),
+                book_id: Set(book_id),
+                paid_e4: Set(change.paid.e4()),
+                owed_e4: Set(change.owed.e4()),
+                net_e4: Set(change.net.e4()),
+                updated_at: Set(at),
+            })
+            .collect();
+        let add = |column: member_balance::Column, name: &str| {
+            (
+                column,
+                Expr::col((member_balance::Entity, column))
+                    .add(Expr::cust(format!("excluded.{name}"))),
+            )
+        };
+        let on_conflict = OnConflict::column(member_balance::Column::MemberId)
+            .values([
+                add(member_balance::Column::PaidE4, "paid_e4"),
+                add(member_balance::Column::OwedE4, "owed_e4"),
+                add(member_balance::Column::NetE4, "net_e4"),
+            ])
+            .update_column(member_balance::Column::UpdatedAt)
+            .to_owned();
+        Some(
+            member_balance::Entity::insert_many(rows)
+                .on_conflict(on_conflict)
+                .into_query(),
         )
-    };
-    let on_conflict = OnConflict::column(member_balance::Column::MemberId)
-        .values([
-            add(member_balance::Column::PaidE4, "paid_e4"),
-            add(member_balance::Column::OwedE4, "owed_e4"),
-            add(member_balance::Column::NetE4, "net_e4"),
-        ])
-        .update_column(member_balance::Column::UpdatedAt)
-        .to_owned();
-    Ok(Some(
-        member_balance::Entity::insert_many(rows).on_conflict(on_conflict),
-    ))
+    }
 }
 
-/// The client's error for a balance the database refused to take out of range in [`upsert`]'s
-/// statement, as the ledger names it: PostgreSQL's `22003` (numeric value out of range), or
+/// The client's error for a balance the database refused to take out of range in
+/// [`apply`]' statement, as the ledger names it: PostgreSQL's `22003` (numeric value out of range), or
 /// SQLite's trigger (`1811`, SQLITE_CONSTRAINT_TRIGGER, with the migration's message). Anything
 /// else as it is.
 pub fn overflow_refused(error: DbErr) -> AppError {
@@ -133,55 +143,91 @@ pub fn overflow_refused(error: DbErr) -> AppError {
     }
 }
 
-/// Moves each book's `balance_version` on by one, and its `live_entries` by the number of live
-/// entries the change added to it (book → count, negative for deletions), and returns the new
-/// versions, in book id order, in one statement. The unit of work calls it once at commit, for
-/// every changed book (a shared entry changes its book and each sharer's personal book). The
-/// rows are locked for the update in ascending id order first: appenders hold their books only
-/// in shared mode until here, so two of them may reach this point together and must meet
-/// their common books in one order.
-pub async fn next_versions(
+/// A change's last statement, sent by its unit of work at commit: applies `moves`, and moves
+/// each book's `balance_version` on by one and its `live_entries` by the number of live
+/// entries the change added to it (book → count, negative for deletions). A book gone is
+/// NOT_FOUND.
+///
+/// These are the only locks appenders to one book queue for (see the module docs): the
+/// balance rows, in seat order, then the books, in ascending id order (appenders hold their
+/// books only in shared mode until here, so two of them may reach this point together and
+/// must meet their common books in one order). Every other writer of those books waits for
+/// them until this transaction commits, so one statement takes them all and nothing runs
+/// between it and the commit: on PostgreSQL the upsert is a `WITH` whose row count the books'
+/// locking read waits for (which keeps the order above), on SQLite the two go as one script.
+pub async fn apply(
     db: &impl ConnectionTrait,
+    moves: Moves,
     books: &BTreeMap<Uuid, i64>,
-) -> AppResult<Vec<(Uuid, i64)>> {
+) -> AppResult<()> {
     if books.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let in_order = Query::select()
+    let backend = db.get_database_backend();
+    let upsert = moves.upsert();
+    let mut in_order = Query::select()
         .column(book::Column::Id)
         .from(book::Entity)
         .and_where(book::Column::Id.is_in(books.keys().copied()))
         .order_by(book::Column::Id, Order::Asc)
         .lock(LockType::NoKeyUpdate)
         .to_owned();
-    let mut update = book::Entity::update_many().col_expr(
-        book::Column::BalanceVersion,
-        Expr::col(book::Column::BalanceVersion).add(1),
-    );
+    let mut update = Query::update()
+        .table(book::Entity)
+        .value(
+            book::Column::BalanceVersion,
+            Expr::col(book::Column::BalanceVersion).add(1),
+        )
+        .returning_col(book::Column::Id)
+        .to_owned();
     let mut counted = books.iter().filter(|(_, delta)| **delta != 0);
     if let Some((&first, &delta)) = counted.next() {
         let by_book = counted.fold(
             Expr::case(book::Column::Id.eq(first), delta),
             |case, (&book_id, &delta)| case.case(book::Column::Id.eq(book_id), delta),
         );
-        update = update.col_expr(
+        update.value(
             book::Column::LiveEntries,
             Expr::col(book::Column::LiveEntries).add(by_book.finally(0)),
         );
     }
-    let updated = update
-        .filter(book::Column::Id.in_subquery(in_order))
-        .exec_with_returning(db)
-        .await?;
+    let statement = match (backend, upsert) {
+        (_, None) => {
+            update.and_where(book::Column::Id.in_subquery(in_order));
+            backend.build(&update)
+        }
+        (DbBackend::Postgres, Some(mut upsert)) => {
+            in_order.and_where(Expr::cust(format!(
+                "(SELECT count(*) FROM \"{MOVED}\") >= 0"
+            )));
+            update.and_where(book::Column::Id.in_subquery(in_order));
+            upsert.returning_col(member_balance::Column::MemberId);
+            let moved = CommonTableExpression::new()
+                .query(upsert)
+                .table_name(Alias::new(MOVED))
+                .to_owned();
+            let (sql, values) = update
+                .with(Query::with().cte(moved).to_owned())
+                .build(PostgresQueryBuilder);
+            Statement::from_sql_and_values(backend, sql, values)
+        }
+        (_, Some(upsert)) => {
+            update.and_where(book::Column::Id.in_subquery(in_order));
+            let (first, mut values) = upsert.build(SqliteQueryBuilder);
+            let (then, mut then_values) = update.build(SqliteQueryBuilder);
+            // sqlx binds a script's parameters to its statements in order.
+            values.0.append(&mut then_values.0);
+            Statement::from_sql_and_values(backend, format!("{first};\n{then}"), values)
+        }
+    };
+    let updated = db
+        .query_all_raw(statement)
+        .await
+        .map_err(overflow_refused)?;
     if updated.len() != books.len() {
         return Err(AppError::NotFound { entity: "book" });
     }
-    let mut versions: Vec<(Uuid, i64)> = updated
-        .into_iter()
-        .map(|book| (book.id, book.balance_version))
-        .collect();
-    versions.sort_unstable();
-    Ok(versions)
+    Ok(())
 }
 
 /// A stored row as a ledger balance (which re-derives and so checks `net`).

@@ -275,7 +275,7 @@ async fn redeem_invite(state: &AppState, actor: &Actor, redeem: Redeem<'_>) -> A
     match invite.member_id {
         Some(seat) => {
             members::claim_seat(work.txn(), &book, seat, actor.user_id, invite.role).await?;
-            let mirrored = entries::mirror_claimed_seat(work.txn(), book.id, seat).await?;
+            let mirrored = entries::mirror_claimed_seat(&mut work, book.id, seat).await?;
             entries::publish(&mut work, mirrored);
         }
         None => {

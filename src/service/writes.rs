@@ -5,13 +5,11 @@
 //!   connection's thread and back, the largest part of a write's cost there (see the
 //!   performance notes in the README); a script is one hop. sqlx binds the `?` parameters of a
 //!   script to its statements in order, each taking as many as it has.
-//! - PostgreSQL: inserts wait for [`Writes::send_inserts`] (or the flush) and go as one
-//!   statement, each but the last in a `WITH` of its own (`WITH w0 AS (INSERT …), w1 AS
-//!   (INSERT …) INSERT …`): every sub-statement runs, foreign keys are checked at the end of
-//!   the whole statement, so a row may name one inserted beside it. Other statements go at
-//!   once. A round trip costs both processes CPU, the resource PostgreSQL's writes run out of
-//!   on a small machine; and sending the inserts before the change locks what other writers
-//!   queue for (a book's balance rows, its version) keeps them out of that stretch.
+//! - PostgreSQL: inserts go at the flush as one statement, each but the last in a `WITH` of
+//!   its own (`WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …`): every sub-statement runs,
+//!   foreign keys are checked at the end of the whole statement, so a row may name one
+//!   inserted beside it. A round trip costs both processes CPU, the resource PostgreSQL's
+//!   writes run out of on a small machine.
 //!
 //! So between sending and flushing, nothing may read what was sent: it may not be written yet.
 //! A `Writes` dropped without a flush loses what it held; it is `#[must_use]`, and its owner
@@ -52,22 +50,7 @@ impl<'a, C: ConnectionTrait> Writes<'a, C> {
         self.db.get_database_backend() == DbBackend::Sqlite
     }
 
-    /// Sends `statement` now (PostgreSQL, after the inserts waiting) or with the flush
-    /// (SQLite).
-    pub async fn send(&mut self, statement: &impl QueryTrait) -> Result<(), DbErr> {
-        if self.sqlite() {
-            self.append(statement.build(DbBackend::Sqlite));
-            return Ok(());
-        }
-        self.send_inserts().await?;
-        self.db
-            .execute_raw(statement.build(self.db.get_database_backend()))
-            .await?;
-        Ok(())
-    }
-
-    /// Inserts `rows` (one statement, or none when there are none), sent with the next
-    /// [`send_inserts`](Self::send_inserts), [`send`](Self::send) or flush.
+    /// Inserts `rows` (one statement, or none when there are none), sent with the flush.
     pub fn insert<A: ActiveModelTrait>(&mut self, rows: Vec<A>) {
         if rows.is_empty() {
             return;
@@ -80,9 +63,8 @@ impl<'a, C: ConnectionTrait> Writes<'a, C> {
         }
     }
 
-    /// PostgreSQL: sends the inserts waiting, together. SQLite: nothing (they go with the
-    /// script).
-    pub async fn send_inserts(&mut self) -> Result<(), DbErr> {
+    /// PostgreSQL: sends the inserts waiting, together.
+    async fn send_inserts(&mut self) -> Result<(), DbErr> {
         let mut inserts = std::mem::take(&mut self.inserts);
         let Some(last) = inserts.pop() else {
             return Ok(());

@@ -251,7 +251,7 @@ async fn record_new(
         Some(snapshot(&row, &plan)),
     ));
     batch.insert_entry(new_row);
-    let changed = write_money(txn, &row, &plan, None, batch, at).await?;
+    let changed = write_money(&mut work, &row, &plan, None, batch, at).await?;
     publish(&mut work, changed);
     work.commit(state).await?;
     Ok(Recorded::New(Box::new(row)))
@@ -293,7 +293,7 @@ pub async fn update(
         Some(before_diff),
         Some(after_diff),
     ));
-    let changed = write_money(txn, &row, &plan, Some(&old), batch, at).await?;
+    let changed = write_money(&mut work, &row, &plan, Some(&old), batch, at).await?;
     publish(&mut work, changed);
     work.commit(state).await
 }
@@ -370,7 +370,7 @@ async fn set_deleted(
         Some(state_before),
         Some(state_after),
     ));
-    batch.write(txn, at).await?;
+    batch.write(&mut work, at).await?;
     publish(&mut work, changed);
     work.commit(state).await
 }
@@ -378,10 +378,11 @@ async fn set_deleted(
 /// Writes mirrors for every live entry in which `seat` shares, after the seat was claimed by
 /// a user. Runs in the claiming transaction, with the seat's book locked.
 pub async fn mirror_claimed_seat(
-    txn: &DatabaseTransaction,
+    work: &mut UnitOfWork,
     book_id: Uuid,
     seat: Uuid,
 ) -> AppResult<Vec<Changed>> {
+    let txn = work.txn();
     let shared = query::shared_by(txn, book_id, seat).await?;
     let at = now();
     let mut changed = Vec::new();
@@ -400,7 +401,7 @@ pub async fn mirror_claimed_seat(
             .await?,
         );
     }
-    batch.write(txn, at).await?;
+    batch.write(work, at).await?;
     Ok(changed)
 }
 
@@ -453,13 +454,14 @@ fn fields(draft: &EntryDraft, plan: &Plan, at: DateTime<Utc>) -> entry::ActiveMo
 /// effect, if it had one; none means `row` is new and waits in `batch`) to the plan's, and
 /// brings the mirrors along; all that is inserted goes in `batch`, written last.
 async fn write_money(
-    txn: &DatabaseTransaction,
+    work: &mut UnitOfWork,
     row: &entry::Model,
     plan: &Plan,
     old: Option<&ledger::EntryEffect>,
     mut batch: Batch,
     at: DateTime<Utc>,
 ) -> AppResult<Vec<Changed>> {
+    let txn = work.txn();
     if let Some(old) = old {
         store::delete_children(txn, row.id).await?;
         batch.move_balances(row.book_id, old.clone(), Direction::Unapply);
@@ -473,7 +475,7 @@ async fn write_money(
     let mut changed = vec![Changed::of(row, change)];
     changed.extend(mirrors::sync(txn, row, source, &effect.allocations, &mut batch, at).await?);
     batch.move_balances(row.book_id, effect, Direction::Apply);
-    batch.write(txn, at).await?;
+    batch.write(work, at).await?;
     Ok(changed)
 }
 

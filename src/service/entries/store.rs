@@ -9,9 +9,9 @@
 //! entry writes itself and a mirror per sharer and moves as many books' balances, and every
 //! statement is a round trip made while the book is locked (on SQLite, while the one writer
 //! waits), so the rows of all of them are four inserts (entries, payers, splits,
-//! allocations), the activity record one, and their balances one upsert ([`Writes`]): on
-//! PostgreSQL the inserts go as one statement and the upsert as another; on SQLite they all go
-//! as one script.
+//! allocations) and the activity record one, sent as one statement (PostgreSQL) or one script
+//! (SQLite) ([`Writes`]). Their balance movements go to the unit of work, which applies them
+//! with the books' versions in its last statement.
 
 use chrono::{DateTime, Utc};
 use entity::{activity_log, allocation, entry, entry_payer, split};
@@ -23,15 +23,13 @@ use crate::{
     error::AppResult,
     ledger::{EntryEffect, Money},
     service::{
-        balances::{self, Direction, Movement},
-        entries::ledger_kind,
-        writes::Writes,
+        balances::Direction, entries::ledger_kind, unit_of_work::UnitOfWork, writes::Writes,
     },
 };
 
 /// What a change inserts, written together by [`Batch::write`]: new entry rows first, then the
-/// children of entries that have none (new, or deleted by [`delete_children`]), then every
-/// balance movement, applied in the order they were added.
+/// children of entries that have none (new, or deleted by [`delete_children`]); and the
+/// balance movements, which the unit of work applies at commit.
 #[derive(Default)]
 pub struct Batch {
     entries: Vec<entry::ActiveModel>,
@@ -63,34 +61,19 @@ impl Batch {
         self.movements.push((book_id, effect, direction));
     }
 
-    /// Writes it all, the balances last (on PostgreSQL, appenders to one book queue for their
-    /// rows). An overflowing balance is refused (BAD_USER_INPUT), and the caller's unit of work
-    /// then keeps nothing of the change.
-    pub async fn write(self, db: &impl ConnectionTrait, at: DateTime<Utc>) -> AppResult<()> {
-        let mut writes = Writes::new(db);
+    /// Writes the rows, and hands the balance movements to `work`, which applies them in its
+    /// last statement at commit (see [`UnitOfWork::move_balances`]). An overflow in the
+    /// change's totals is refused before anything is written (BAD_USER_INPUT), and the unit of
+    /// work then keeps nothing of the change.
+    pub async fn write(self, work: &mut UnitOfWork, at: DateTime<Utc>) -> AppResult<()> {
+        for (book_id, effect, direction) in &self.movements {
+            work.move_balances(*book_id, effect, *direction)?;
+        }
+        let mut writes = Writes::new(work.txn());
         writes.insert(self.entries);
         insert_children(&mut writes, &self.children, at);
         writes.insert(self.records);
-        // Before the balance rows are locked: other writers queue for those.
-        writes.send_inserts().await?;
-        let movements: Vec<_> = self
-            .movements
-            .iter()
-            .map(|(book_id, effect, direction)| Movement {
-                book_id: *book_id,
-                effect,
-                direction: *direction,
-            })
-            .collect();
-        // The upsert is sent now (PostgreSQL) or with the script (SQLite): either may be
-        // where the database refuses an overflowing balance.
-        if let Some(upsert) = balances::upsert(&movements)? {
-            writes
-                .send(&upsert)
-                .await
-                .map_err(balances::overflow_refused)?;
-        }
-        writes.flush().await.map_err(balances::overflow_refused)
+        Ok(writes.flush().await?)
     }
 }
 

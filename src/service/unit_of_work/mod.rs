@@ -14,8 +14,11 @@
 //!
 //! A change to a book's balances or roster is marked with [`UnitOfWork::balances_changed`]:
 //! at commit the book's `balance_version` moves on by exactly one, however many statements the
-//! change made, and [`Event::BalancesChanged`] carries the new version, so a live client that
-//! sees a version jump knows it missed a change.
+//! change made, and [`Event::BalancesChanged`] announces it (a live client that then reads a
+//! version more than one on knows it missed a change). Balances move with it:
+//! [`UnitOfWork::move_balances`] adds up the change's movements, and the commit applies them
+//! in the same, last, statement ([`balances::apply`]): the balance rows and the versions are
+//! what every other writer of the book waits for until this change commits.
 //!
 //! On SQLite a unit of work is a savepoint in the writer's shared transaction, and its commit
 //! returns once that transaction committed ([`group_commit`]); on PostgreSQL it is a
@@ -30,7 +33,13 @@ use uuid::Uuid;
 
 pub use group_commit::SqliteWriter;
 
-use crate::{error::AppResult, events::Event, service::balances, state::AppState};
+use crate::{
+    error::AppResult,
+    events::Event,
+    ledger::EntryEffect,
+    service::balances::{self, Direction, Moves},
+    state::AppState,
+};
 
 pub struct UnitOfWork {
     txn: Txn,
@@ -39,6 +48,8 @@ pub struct UnitOfWork {
     /// the order every write locks books in), each with the number of live entries the change
     /// added to it (negative: took away).
     books: BTreeMap<Uuid, i64>,
+    /// The balance changes, applied by the change's last statement at commit.
+    moves: Moves,
 }
 
 /// Where a unit of work writes.
@@ -60,6 +71,7 @@ impl UnitOfWork {
             txn,
             events: Vec::new(),
             books: BTreeMap::new(),
+            moves: Moves::default(),
         })
     }
 
@@ -88,15 +100,35 @@ impl UnitOfWork {
         *self.books.entry(book_id).or_default() += delta;
     }
 
+    /// Moves `book_id`'s balances by `effect` (the caller's transaction has locked the book),
+    /// at commit, and so its version too. An overflow in the change's totals is refused here
+    /// (BAD_USER_INPUT), one in a stored balance by the commit.
+    pub fn move_balances(
+        &mut self,
+        book_id: Uuid,
+        effect: &EntryEffect,
+        direction: Direction,
+    ) -> AppResult<()> {
+        self.balances_changed(book_id);
+        self.moves.add(book_id, effect, direction)
+    }
+
     /// Commits the change, then delivers its events.
     pub async fn commit(mut self, state: &AppState) -> AppResult<()> {
-        for (book_id, version) in balances::next_versions(self.txn(), &self.books).await? {
-            self.events
-                .push(Event::BalancesChanged { book_id, version });
+        self.events.extend(
+            self.books
+                .keys()
+                .map(|&book_id| Event::BalancesChanged { book_id }),
+        );
+        // Staged before the last statement, which takes what every other writer of these
+        // books waits for until this commit.
+        if let Txn::Own(txn) = &self.txn {
+            state.events.stage(txn, &self.events).await?;
         }
+        let moves = std::mem::take(&mut self.moves);
+        balances::apply(self.txn(), moves, &self.books).await?;
         match self.txn {
             Txn::Own(txn) => {
-                state.events.stage(&txn, &self.events).await?;
                 txn.commit().await?;
                 state.events.committed(&self.events);
                 Ok(())
