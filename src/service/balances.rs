@@ -191,16 +191,16 @@ pub async fn apply(
             Expr::col(book::Column::LiveEntries).add(by_book.finally(0)),
         );
     }
-    let statement = match (backend, upsert) {
-        (_, None) => {
-            update.and_where(book::Column::Id.in_subquery(in_order));
-            backend.build(&update)
-        }
-        (DbBackend::Postgres, Some(mut upsert)) => {
-            in_order.and_where(Expr::cust(format!(
-                "(SELECT count(*) FROM \"{MOVED}\") >= 0"
-            )));
-            update.and_where(book::Column::Id.in_subquery(in_order));
+    let postgres = backend == DbBackend::Postgres;
+    if upsert.is_some() && postgres {
+        in_order.and_where(Expr::cust(format!(
+            "(SELECT count(*) FROM \"{MOVED}\") >= 0"
+        )));
+    }
+    update.and_where(book::Column::Id.in_subquery(in_order));
+    let statement = match upsert {
+        None => backend.build(&update),
+        Some(mut upsert) if postgres => {
             upsert.returning_col(member_balance::Column::MemberId);
             let moved = CommonTableExpression::new()
                 .query(upsert)
@@ -211,8 +211,7 @@ pub async fn apply(
                 .build(PostgresQueryBuilder);
             Statement::from_sql_and_values(backend, sql, values)
         }
-        (_, Some(upsert)) => {
-            update.and_where(book::Column::Id.in_subquery(in_order));
+        Some(upsert) => {
             let (first, mut values) = upsert.build(SqliteQueryBuilder);
             let (then, mut then_values) = update.build(SqliteQueryBuilder);
             // sqlx binds a script's parameters to its statements in order.

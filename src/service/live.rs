@@ -236,7 +236,7 @@ pub async fn dispatch(state: AppState) {
 /// Adds `event` to the batch; one saying events were missed moves `resync_all` on.
 fn add(batch: &mut BTreeMap<Uuid, BookWork>, resync_all: &mut Option<DateTime<Utc>>, event: Event) {
     match event {
-        Event::BalancesChanged { book_id, .. } => batch.entry(book_id).or_default().balances = true,
+        Event::BalancesChanged { book_id } => batch.entry(book_id).or_default().balances = true,
         Event::EntryChanged {
             book_id,
             entry_id,
